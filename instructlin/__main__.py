@@ -1,0 +1,7 @@
+"""``python -m instructlin`` runs the CLI."""
+
+import sys
+
+from instructlin.cli import main
+
+sys.exit(main())

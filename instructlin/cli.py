@@ -1,0 +1,211 @@
+"""The ``instructlin`` command: evaluate, embed, fit and map."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from instructlin.atomic import atomic_write
+from instructlin.data import DataError
+from instructlin.encoders import EncoderUnavailableError
+from instructlin.experiment import ExperimentConfig
+
+logger = logging.getLogger("instructlin")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="demo",
+                        help="demo | nyt:topic | nyt:location | a CSV / Parquet / JSONL path")
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", action="append", dest="label_columns",
+                        help="label column (repeat for several labellings)")
+    parser.add_argument("--instruction", action="append", dest="instructions",
+                        help="task instruction (repeat, paired with --aspect, for several)")
+    parser.add_argument("--aspect", action="append", dest="aspects",
+                        help="label column each --instruction targets (default: the label columns)")
+    parser.add_argument("--encoder", default="auto", help="auto | qwen3 | minilm | a local folder or hub id")
+    parser.add_argument("--instruction-template", default=None,
+                        help="prompt template with {instruction}, e.g. 'Instruct: {instruction}\\nQuery:'")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--max-seq-length", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--cache-dir", default=None,
+                        help="default: $INSTRUCTLIN_CACHE or ~/.cache/instructlin")
+    parser.add_argument("--n-per-class", type=int, default=None, help="subsample, stratified and seeded")
+    parser.add_argument("--drop-empty", action="store_true", help="drop rows with empty text")
+    parser.add_argument("--train-fraction", type=float, default=0.2)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--method", default="ridge", choices=["ridge", "procrustes", "sgd"])
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="instructlin", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    evaluate = sub.add_parser("evaluate", help="fit on 20%%, score V-measure and time on the rest")
+    _common(evaluate)
+    evaluate.add_argument("--kmeans-seeds", type=int, default=10)
+    evaluate.add_argument("--no-timing", action="store_true")
+    evaluate.add_argument("--timing-repeats", type=int, default=3)
+    evaluate.add_argument("--output", required=True, help="result JSON path")
+    embed = sub.add_parser("embed", help="encode texts (base, or with --instruction) to .npy")
+    _common(embed)
+    embed.add_argument("--output", required=True, help=".npy path")
+    fit = sub.add_parser("fit", help="fit a map from .npy pairs, or from --data on its train split")
+    _common(fit)
+    fit.add_argument("--base", help="base embeddings .npy (with --instructed)")
+    fit.add_argument("--instructed", help="instructed embeddings .npy (with --base)")
+    fit.add_argument("--output", required=True, help="folder for model.safetensors + config.json")
+    apply = sub.add_parser("map", help="apply a saved map to a .npy or .parquet of embeddings")
+    apply.add_argument("--map", required=True, dest="map_path", help="folder written by `fit`")
+    apply.add_argument("--input", required=True)
+    apply.add_argument("--output", required=True)
+    apply.add_argument("--column", default="embedding", help="Parquet list column to map")
+    apply.add_argument("--chunk-size", type=int, default=65536)
+    apply.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace, **extra) -> ExperimentConfig:
+    """The experiment config the CLI flags describe."""
+    instructions = args.instructions or []
+    aspects = args.aspects or (args.label_columns or [])[: len(instructions)]
+    if instructions and len(aspects) != len(instructions):
+        if len(instructions) == 1 and not aspects:
+            aspects = [""]  # the first label column
+        else:
+            raise DataError("Give one --aspect per --instruction (the label column each one targets).")
+    return ExperimentConfig(
+        data=args.data, text_column=args.text_column,
+        label_columns=tuple(args.label_columns) if args.label_columns else None,
+        instructions=tuple(zip(aspects, instructions, strict=True)), encoder=args.encoder,
+        instruction_template=args.instruction_template, train_fraction=args.train_fraction,
+        seed=args.seed, method=args.method, device=args.device, max_seq_length=args.max_seq_length,
+        batch_size=args.batch_size, cache_dir=args.cache_dir, n_per_class=args.n_per_class,
+        drop_empty=args.drop_empty, **extra,
+    )
+
+
+def _progress_bars(quiet: bool):
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="text"))
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def _save_npy(path: str, array: np.ndarray) -> None:
+    atomic_write(Path(path), lambda tmp: np.save(open(tmp, "wb"), array, allow_pickle=False))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from instructlin.experiment import run_experiment
+
+    config = config_from_args(args, n_kmeans_seeds=args.kmeans_seeds, measure_timing=not args.no_timing,
+                              timing_repeats=args.timing_repeats)
+    result = run_experiment(config, progress=_progress_bars(args.quiet))
+    record = result.to_dict()
+    text = json.dumps(record, indent=2)
+    atomic_write(Path(args.output), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    v = record["v_measure"]
+    print(f"{record['aspect']}: V-measure base {v['base']['mean']:.3f}, mapped {v['mapped']['mean']:.3f}, "
+          f"instructed {v['instructed']['mean']:.3f}; retention {record['retention']:.3f}; "
+          f"cosine mapped {record['cosine']['mapped']:.4f}; wrote {args.output}")
+
+
+def cmd_embed(args: argparse.Namespace) -> None:
+    from instructlin.encoders import load_encoder
+    from instructlin.experiment import load_experiment_data
+
+    config = config_from_args(args)
+    dataset = load_experiment_data(config)
+    encoder = load_encoder(config.encoder, device=config.device, max_seq_length=config.max_seq_length,
+                           instruction_template=config.instruction_template)
+    instruction = (args.instructions or [None])[0]
+    from instructlin.cache import EmbeddingCache
+
+    cache = EmbeddingCache(f"{config.cache_dir}/embeddings" if config.cache_dir else None)
+    bars = _progress_bars(args.quiet)
+    hook = (lambda d, t: bars("encode", d, t)) if bars else None
+    array, _ = cache.encode(encoder, dataset.texts, instruction=instruction,
+                            batch_size=config.batch_size, progress=hook)
+    _save_npy(args.output, array)
+    print(f"wrote {array.shape} embeddings from {encoder.describe()} to {args.output}")
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    from instructlin.mapping import InstructionMap
+
+    if args.base or args.instructed:
+        if not (args.base and args.instructed):
+            raise DataError("Pass both --base and --instructed .npy files, or neither (to use --data).")
+        X = np.load(args.base, allow_pickle=False)
+        Y = np.load(args.instructed, allow_pickle=False)
+        model = InstructionMap(args.method, device=args.device, random_state=args.seed).fit(
+            X, Y, metadata={"instruction": (args.instructions or [""])[0]})
+    else:
+        from instructlin.experiment import run_experiment
+
+        config = config_from_args(args, measure_timing=False)
+        result = run_experiment(config, progress=_progress_bars(args.quiet))
+        model = result.primary.map
+    model.save(args.output)
+    print(f"wrote a {args.method} map (d={model.n_features_in_}) to {args.output}")
+
+
+def cmd_map(args: argparse.Namespace) -> None:
+    from instructlin.mapping import InstructionMap
+    from instructlin.streaming import map_file
+
+    model = InstructionMap.load(args.map_path)
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="row", desc="map")
+
+    def progress(done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    n = map_file(model, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
+                 progress=progress)
+    if bar is not None:
+        bar.close()
+    print(f"mapped {n} rows to {args.output}")
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "embed": cmd_embed, "fit": cmd_fit, "map": cmd_map}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``instructlin`` console script; errors print one line, exit code 2."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        COMMANDS[args.command](args)
+    except (DataError, EncoderUnavailableError, ValueError, FileNotFoundError) as err:
+        print(f"instructlin: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

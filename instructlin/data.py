@@ -1,0 +1,284 @@
+"""Text datasets with one or more labellings: the demo corpus, NYTClustering and user files."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "news_demo.csv"
+DEMO_LABELS = ("topic", "location")
+
+NYT_REPO = "BrandonZYW/NYTClustering"
+NYT_REVISION = "874caa290866b25a86bfa94a4e457c72fb5bdcb2"
+NYT_ASPECTS = ("topic", "location")
+HUB_HOST = "huggingface.co"
+
+SUPPORTED_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
+
+
+class DataError(ValueError):
+    """A dataset cannot be used as given; the message names the problem and the fix."""
+
+
+@dataclass(frozen=True)
+class TextDataset:
+    """Texts with one label array per aspect (e.g. ``topic`` and ``location``)."""
+
+    name: str
+    texts: list[str]
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def aspects(self) -> list[str]:
+        """Names of the label columns, in file order."""
+        return list(self.labels)
+
+    def subset(self, indices: np.ndarray | list[int]) -> TextDataset:
+        """The rows at ``indices``, in that order."""
+        idx = np.asarray(indices, dtype=int)
+        return TextDataset(
+            name=self.name,
+            texts=[self.texts[i] for i in idx],
+            labels={k: v[idx] for k, v in self.labels.items()},
+        )
+
+
+def load_dataset(
+    spec: str | Path,
+    *,
+    text_column: str = "text",
+    label_columns: list[str] | None = None,
+    drop_empty: bool = False,
+    cache_dir: str | Path | None = None,
+) -> TextDataset:
+    """Load ``"demo"``, ``"nyt:topic"``, ``"nyt:location"`` or a CSV / Parquet / JSONL path."""
+    spec_str = str(spec)
+    if spec_str == "demo":
+        return load_demo()
+    if spec_str.startswith("nyt:"):
+        return load_nyt(spec_str.split(":", 1)[1], cache_dir=cache_dir)
+    return load_table(
+        spec_str, text_column=text_column, label_columns=label_columns, drop_empty=drop_empty
+    )
+
+
+def load_demo() -> TextDataset:
+    """The two-facet news corpus shipped in ``data/`` (labels ``topic`` and ``location``)."""
+    if not DEMO_PATH.exists():
+        raise DataError(
+            f"The demo corpus is missing at {DEMO_PATH}. Install instructlin from a clone of the "
+            "repository with `pip install -e .` so that data/ sits beside the package."
+        )
+    return load_table(DEMO_PATH, text_column="text", label_columns=list(DEMO_LABELS), name="demo")
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers within ``timeout`` seconds (fails fast offline)."""
+    try:
+        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def load_nyt(
+    aspect: str, *, cache_dir: str | Path | None = None, timeout: float = 3.0
+) -> TextDataset:
+    """NYTClustering (InBedder) ``topic`` or ``location``: 2,160 articles, pinned revision."""
+    if aspect not in NYT_ASPECTS:
+        raise DataError(f"Unknown NYTClustering aspect {aspect!r}; choose one of {NYT_ASPECTS}.")
+    from huggingface_hub import hf_hub_download
+
+    kwargs = dict(
+        repo_id=NYT_REPO,
+        filename=f"{aspect}.csv",
+        repo_type="dataset",
+        revision=NYT_REVISION,
+        cache_dir=str(cache_dir) if cache_dir else None,
+    )
+    try:
+        path = hf_hub_download(**kwargs, local_files_only=True)
+    except Exception:  # not cached yet: download, but only if the hub answers at all
+        if not hub_reachable(timeout):
+            raise DataError(
+                f"Cannot download the dataset {NYT_REPO} ({aspect}.csv): the Hugging Face hub "
+                f"({HUB_HOST}) is unreachable from this machine. Download {aspect}.csv elsewhere "
+                "and pass it as a local file (--data PATH --label-column cluster), or use the "
+                "embedded demo corpus (--data demo)."
+            ) from None
+        path = hf_hub_download(**kwargs)
+    data = load_table(path, text_column="text", label_columns=["cluster"], name=f"nyt:{aspect}")
+    return TextDataset(data.name, data.texts, {aspect: data.labels["cluster"]})
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DataError(
+            f"Unsupported file type {suffix!r} for {path.name}; use one of {SUPPORTED_SUFFIXES}."
+        )
+    if not path.exists():
+        raise DataError(f"No such file: {path}. Check the path.")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path.name} is empty (0 bytes); pass a file with a header and rows.")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, encoding="utf-8")
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        return pd.read_json(path, lines=True, encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{path.name} is not valid UTF-8 (byte {err.start}: {err.object[err.start:err.start + 1]!r})."
+            " Re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path.name} has no columns or rows; pass a non-empty table.") from None
+    except ValueError as err:
+        raise DataError(f"{path.name} could not be parsed as {suffix[1:]}: {err}") from None
+
+
+def load_table(
+    path: str | Path,
+    *,
+    text_column: str = "text",
+    label_columns: list[str] | None = None,
+    drop_empty: bool = False,
+    name: str | None = None,
+) -> TextDataset:
+    """Read a CSV, Parquet or JSONL file with a text column and one or more label columns.
+
+    ``label_columns=None`` takes ``cluster`` if present, else every column but the text and ``id``.
+    """
+    path = Path(path)
+    frame = _read_table(path)
+    return dataset_from_frame(
+        frame,
+        text_column=text_column,
+        label_columns=label_columns,
+        drop_empty=drop_empty,
+        name=name or path.name,
+    )
+
+
+def dataset_from_frame(
+    frame: pd.DataFrame,
+    *,
+    text_column: str = "text",
+    label_columns: list[str] | None = None,
+    drop_empty: bool = False,
+    name: str = "table",
+) -> TextDataset:
+    """Validate a DataFrame and turn it into a :class:`TextDataset` (used for uploads too)."""
+    columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise DataError(f"{name} has a header but no rows; pass a table with at least 2 rows.")
+    if text_column not in columns:
+        raise DataError(
+            f"{name} has no text column {text_column!r}; columns found: {columns}. "
+            "Choose the text column with --text-column."
+        )
+    if label_columns is None:
+        label_columns = ["cluster"] if "cluster" in columns else [
+            c for c in columns if c not in (text_column, "id")
+        ]
+    missing = [c for c in label_columns if c not in columns]
+    if missing:
+        raise DataError(
+            f"{name} has no label column {missing[0]!r}; columns found: {columns}. "
+            "Choose label columns with --label-column."
+        )
+    texts = frame[text_column]
+    empty = texts.isna() | texts.astype(str).str.strip().eq("")
+    if empty.any():
+        rows = np.flatnonzero(empty.to_numpy())
+        if not drop_empty:
+            raise DataError(
+                f"{name}: {int(empty.sum())} of {len(frame)} rows have an empty or missing text "
+                f"(rows {rows[:5].tolist()}{'...' if len(rows) > 5 else ''}). "
+                "Fix them, or pass drop_empty=True (--drop-empty) to drop them."
+            )
+        logger.warning("%s: dropping %d rows with empty text", name, len(rows))
+        frame = frame.loc[~empty]
+    labels: dict[str, np.ndarray] = {}
+    for column in label_columns:
+        values = frame[column]
+        if values.isna().any():
+            raise DataError(
+                f"{name}: label column {column!r} has {int(values.isna().sum())} missing values; "
+                "fill or drop those rows."
+            )
+        classes = values.astype(str).unique()
+        if len(classes) < 2:
+            raise DataError(
+                f"{name}: label column {column!r} has one class only ({classes[0]!r}); clustering "
+                "needs at least 2 classes. Pick another label column."
+            )
+        labels[column] = values.astype(str).to_numpy()
+    return TextDataset(name=name, texts=frame[text_column].astype(str).tolist(), labels=labels)
+
+
+def sample_per_class(
+    dataset: TextDataset, n_per_class: int, *, aspect: str | None = None, seed: int = 42
+) -> TextDataset:
+    """At most ``n_per_class`` rows of each class of ``aspect`` (default: the first), seeded."""
+    if n_per_class < 1:
+        raise DataError(f"n_per_class must be at least 1, got {n_per_class}.")
+    aspect = aspect or dataset.aspects[0]
+    labels = dataset.labels[aspect]
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        chosen.append(rng.permutation(members)[:n_per_class])
+    return dataset.subset(np.sort(np.concatenate(chosen)))
+
+
+def train_test_indices(
+    dataset: TextDataset, *, train_fraction: float = 0.2, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train / test row indices, stratified on the labels where there are any.
+
+    The split depends only on the rows and the seed, so every instruction sees the same split.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < train_fraction < 1.0:
+        raise DataError(f"train_fraction must be in (0, 1), got {train_fraction}.")
+    n = len(dataset)
+    n_train = int(round(train_fraction * n))
+    if n_train < 2 or n - n_train < 2:
+        raise DataError(
+            f"A train fraction of {train_fraction} of {n} rows leaves {n_train} to train and "
+            f"{n - n_train} to test; both need at least 2. Use more rows or another fraction."
+        )
+    stratify = _stratification(dataset, n_train, n - n_train)
+    train, test = train_test_split(
+        np.arange(n), train_size=n_train, random_state=seed, shuffle=True, stratify=stratify
+    )
+    return np.sort(train), np.sort(test)
+
+
+def _stratification(dataset: TextDataset, n_train: int, n_test: int) -> np.ndarray | None:
+    """Joint labels when each combination gets 2+ train rows, else the first aspect, else none."""
+    if not dataset.labels:
+        return None
+    candidates = [
+        np.array(["|".join(row) for row in zip(*dataset.labels.values(), strict=True)]),
+        dataset.labels[dataset.aspects[0]],
+    ]
+    for strata in candidates:
+        _, counts = np.unique(strata, return_counts=True)
+        if counts.min() >= 2 and 2 * len(counts) <= min(n_train, n_test):
+            return strata
+    return None

@@ -1,0 +1,65 @@
+"""The embedding cache: content keys, hits, atomic writes and corrupt files."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from instructlin.cache import EmbeddingCache, embedding_key
+
+TEXTS = ["Rain is expected over the coast.", "Shares fell sharply on Monday.", "A new museum opened."]
+
+
+class CountingEncoder:
+    """Wraps a real encoder and counts the texts it encodes."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode(self, texts, **kwargs):
+        self.calls += len(texts)
+        return self.inner.encode(texts, **kwargs)
+
+
+def test_second_run_encodes_nothing(tmp_path, minilm):
+    encoder, cache = CountingEncoder(minilm), EmbeddingCache(tmp_path)
+    first, hit1 = cache.encode(encoder, TEXTS, instruction="topic?")
+    second, hit2 = cache.encode(encoder, TEXTS, instruction="topic?")
+    assert (hit1, hit2) == (False, True) and encoder.calls == 3
+    np.testing.assert_array_equal(first, second)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_key_changes_with_texts_instruction_and_length(minilm):
+    key = embedding_key(minilm, TEXTS, "a")
+    assert key != embedding_key(minilm, TEXTS, "b")
+    assert key != embedding_key(minilm, TEXTS[::-1], "a")
+    assert key != embedding_key(minilm, [TEXTS[0] + TEXTS[1], TEXTS[2]], "a")
+    assert key["format_version"] == "1" and key["n_texts"] == "3"
+
+
+def test_corrupt_or_truncated_file_is_recomputed_with_a_warning(tmp_path, minilm, caplog):
+    encoder, cache = CountingEncoder(minilm), EmbeddingCache(tmp_path)
+    good, _ = cache.encode(encoder, TEXTS)
+    path = cache.path_for(embedding_key(minilm, TEXTS, None))
+    raw = path.read_bytes()
+    for damaged in (raw[: len(raw) // 2], raw[:-8] + b"\x00" * 8):
+        path.write_bytes(damaged)
+        with caplog.at_level(logging.WARNING, logger="instructlin.cache"):
+            again, hit = cache.encode(encoder, TEXTS)
+        assert hit is False and "corrupt cache file" in caplog.text
+        np.testing.assert_allclose(again, good, atol=1e-6)
+        caplog.clear()
+    assert encoder.calls == 9
+    assert cache.load(embedding_key(minilm, TEXTS, None)) is not None
+
+
+def test_entries_list_what_is_cached(tmp_path, minilm):
+    cache = EmbeddingCache(tmp_path)
+    cache.encode(minilm, TEXTS, instruction="where?")
+    (entry,) = cache.entries()
+    assert entry["instruction"] == "where?" and entry["n_texts"] == "3" and int(entry["bytes"]) > 3 * 384 * 4

@@ -1,0 +1,70 @@
+"""The offline default encoder (real MiniLM) and the encoder registry."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from instructlin.data import hub_reachable
+from instructlin.encoders import EncoderUnavailableError, load_encoder, resolve_device, template_for
+
+TEXTS = ["The central bank raised interest rates.", "The striker scored twice in the final."]
+INSTRUCTION = "Identify the topic of the given news article"
+
+
+def test_encode_shapes_and_normalisation(minilm):
+    out = minilm.encode(TEXTS)
+    assert out.shape == (2, 384) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    assert minilm.encode(TEXTS[0]).shape == (384,)
+    assert minilm.encode([]).shape == (0, 384)
+
+
+def test_instruction_changes_the_vector_and_equals_the_hand_prefix(minilm):
+    base = minilm.encode(TEXTS)
+    instructed = minilm.encode(TEXTS, instruction=INSTRUCTION)
+    assert np.abs(base - instructed).max() > 1e-3
+    by_hand = minilm.encode([minilm.template.format(instruction=INSTRUCTION) + t for t in TEXTS])
+    np.testing.assert_allclose(instructed, by_hand, atol=1e-5)
+
+
+def test_batching_and_progress_do_not_change_the_result(minilm):
+    seen = []
+    texts = TEXTS * 3 + ["short"]
+    batched = minilm.encode(texts, batch_size=2, progress=lambda d, t: seen.append((d, t)))
+    np.testing.assert_allclose(batched, minilm.encode(texts, batch_size=32), atol=1e-5)
+    assert seen[-1] == (7, 7) and len(seen) == 4
+
+
+def test_minilm_says_it_is_not_instruction_tuned(minilm):
+    assert minilm.instruction_tuned is False
+    assert "NOT instruction-tuned" in minilm.describe() and minilm.device == "cpu"
+
+
+def test_templates_and_bad_template(minilm):
+    assert template_for("Qwen/Qwen3-Embedding-0.6B") == "Instruct: {instruction}\nQuery:"
+    with pytest.raises(ValueError, match="no '\\{instruction\\}' placeholder"):
+        type(minilm)(minilm.model, model_id="x", revision="1", template="no placeholder")
+
+
+def test_device_auto_is_cpu_here_and_cuda_refused_without_it():
+    import torch
+
+    assert resolve_device("auto") in {"cuda", "mps", "cpu"}
+    if not torch.cuda.is_available():
+        assert resolve_device("auto") == "cpu"
+        with pytest.raises(EncoderUnavailableError, match="CUDA is not available"):
+            resolve_device("cuda")
+
+
+def test_qwen3_offline_fails_fast_and_auto_falls_back():
+    if hub_reachable(timeout=2):
+        pytest.skip("the hub is reachable here; the offline path cannot be shown")
+    start = time.perf_counter()
+    with pytest.raises(EncoderUnavailableError, match="Qwen/Qwen3-Embedding-0.6B.*--encoder minilm"):
+        load_encoder("qwen3", device="cpu")
+    assert time.perf_counter() - start < 10
+    fallback = load_encoder("auto", device="cpu")
+    assert fallback.model_id.endswith("all-MiniLM-L6-v2") and "offline fallback" in fallback.note

@@ -1,0 +1,123 @@
+"""The orchestration function end to end: planted facets, then the CLI on real data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from instructlin.cli import main
+from instructlin.data import TextDataset
+from instructlin.experiment import ExperimentConfig, run_experiment
+from instructlin.mapping import InstructionMap
+
+from .conftest import shared_csv
+
+PLANTED = ExperimentConfig(data="planted", instructions=(("topic", "topic"), ("place", "place")),
+                           train_fraction=0.3, measure_timing=True, timing_repeats=1, n_kmeans_seeds=5)
+
+
+def test_planted_facets_the_map_follows_the_instruction(facet_encoder, facet_dataset):
+    result = run_experiment(PLANTED, encoder=facet_encoder, dataset=facet_dataset)
+    place = result.instructions[1]
+    # base vectors follow the topic; the place instruction makes them follow the place
+    assert place.scores["place"].base.mean < 0.5 < place.scores["place"].instructed.mean
+    assert place.scores["place"].retention > 0.9 and place.scores["place"].gap_closed > 0.9
+    assert place.cosine_mapped["mean"] > place.cosine_base["mean"]
+    matrix = result.cross_instruction_matrix()
+    assert matrix["place"]["place"] > matrix["place"]["topic"]
+    assert matrix["topic"]["topic"] > matrix["topic"]["place"]
+    record = result.to_dict()
+    assert record["n_train"] + record["n_test"] == len(facet_dataset) == 160
+    assert set(record["timings_s"]) == {"encode_base", "encode_instructed", "fit", "map"}
+    assert record["speedup_map_vs_reencode"] > 0
+    json.dumps(record)  # the record is JSON-serialisable
+
+
+def test_both_instructions_share_one_split(facet_encoder, facet_dataset):
+    result = run_experiment(PLANTED, encoder=facet_encoder, dataset=facet_dataset)
+    again = run_experiment(PLANTED, encoder=facet_encoder, dataset=facet_dataset)
+    assert np.array_equal(result.train_idx, again.train_idx)
+    np.testing.assert_allclose(result.primary.mapped_test, again.primary.mapped_test, atol=1e-6)
+
+
+def test_unknown_aspect_and_missing_instruction_are_explained(facet_encoder, facet_dataset):
+    bad = ExperimentConfig(instructions=(("colour", "x"),), measure_timing=False)
+    with pytest.raises(ValueError, match=r"'colour' is not a label column; have \['topic', 'place'\]"):
+        run_experiment(bad, encoder=facet_encoder, dataset=facet_dataset)
+    only_place = TextDataset("p", facet_dataset.texts, {"place": facet_dataset.labels["place"]})
+    with pytest.raises(ValueError, match=r"No instruction given and no default for label columns \['place'\]"):
+        run_experiment(ExperimentConfig(measure_timing=False), encoder=facet_encoder, dataset=only_place)
+
+
+@pytest.fixture
+def reuters_sample(tmp_path):
+    frame = pd.read_csv(shared_csv("reuters21578/topic.csv"))
+    small = frame.groupby("cluster").head(8)
+    path = tmp_path / "reuters_small.csv"
+    small.to_csv(path, index=False)
+    return path
+
+
+def test_cli_evaluate_embed_fit_map_on_real_text(tmp_path, reuters_sample, capsys):
+    out = tmp_path / "r.json"
+    args = ["--data", str(reuters_sample), "--label-column", "cluster", "--encoder", "minilm",
+            "--instruction", "Identify the topic of the given news article", "--quiet"]
+    assert main(["evaluate", *args, "--kmeans-seeds", "3", "--timing-repeats", "1",
+                 "--output", str(out)]) == 0
+    record = json.loads(out.read_text())
+    for key in ("encoder", "device", "dim", "n_train", "n_test", "v_measure", "retention",
+                "gap_closed", "cosine", "timings_s", "speedup_map_vs_reencode"):
+        assert key in record
+    assert record["dim"] == 384 and record["n_train"] == 16 and record["n_test"] == 64
+    assert record["cosine"]["mapped"] > record["cosine"]["base"]
+    assert set(record["v_measure"]["mapped"]) == {"mean", "sd"}
+
+    base = tmp_path / "base.npy"
+    assert main(["embed", *args[:6], "--quiet", "--output", str(base)]) == 0
+    instructed = tmp_path / "instr.npy"
+    assert main(["embed", *args, "--output", str(instructed)]) == 0
+    assert np.load(base).shape == (80, 384)
+    mapdir = tmp_path / "map"
+    assert main(["fit", "--base", str(base), "--instructed", str(instructed), "--output", str(mapdir)]) == 0
+    mapped = tmp_path / "mapped.npy"
+    assert main(["map", "--map", str(mapdir), "--input", str(base), "--output", str(mapped),
+                 "--chunk-size", "7", "--quiet"]) == 0
+    expected = InstructionMap.load(mapdir).transform(np.load(base))
+    np.testing.assert_allclose(np.load(mapped), expected, atol=1e-6)
+
+
+def test_cli_map_streams_parquet_and_refuses_wrong_dimension(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 8)).astype(np.float32)
+    model = InstructionMap().fit(X, X @ rng.normal(size=(8, 8)))
+    model.save(tmp_path / "map")
+    table = pa.table({"id": list(range(50)), "embedding": list(X)})
+    pq.write_table(table, tmp_path / "in.parquet")
+    assert main(["map", "--map", str(tmp_path / "map"), "--input", str(tmp_path / "in.parquet"),
+                 "--output", str(tmp_path / "out.parquet"), "--chunk-size", "16", "--quiet"]) == 0
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.column("id").to_pylist() == list(range(50))
+    np.testing.assert_allclose(np.array(out.column("embedding").to_pylist()), model.transform(X), atol=1e-5)
+
+    np.save(tmp_path / "wide.npy", rng.normal(size=(5, 16)).astype(np.float32))
+    code = main(["map", "--map", str(tmp_path / "map"), "--input", str(tmp_path / "wide.npy"),
+                 "--output", str(tmp_path / "o.npy"), "--quiet"])
+    assert code == 2 and "takes d=8 embeddings but the data has d=16" in capsys.readouterr().err
+
+
+def test_cli_bad_data_is_one_line_not_a_traceback(tmp_path):
+    bad = tmp_path / "one.csv"
+    pd.DataFrame({"text": ["a", "b", "c"], "cluster": ["x", "x", "x"]}).to_csv(bad, index=False)
+    run = subprocess.run([sys.executable, "-m", "instructlin", "evaluate", "--data", str(bad),
+                          "--encoder", "minilm", "--instruction", "x", "--output", str(tmp_path / "o.json")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "label column 'cluster' has one class only" in run.stderr
