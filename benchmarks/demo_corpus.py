@@ -28,7 +28,7 @@ def main() -> None:
     rows = {"TF-IDF (lexical baseline)": TfidfVectorizer(sublinear_tf=True, stop_words="english")
             .fit_transform(demo.texts).toarray()}
     rows["base (no instruction)"] = cache.encode(encoder, demo.texts)[0]
-    for aspect, instruction in DEFAULT_INSTRUCTIONS.items():
+    for instruction in DEFAULT_INSTRUCTIONS.values():
         rows[f'instructed: "{instruction}"'] = cache.encode(encoder, demo.texts, instruction=instruction)[0]
     print(f"encoder: {encoder.describe()}\n")
     print("| embeddings | V vs topic | V vs location |")

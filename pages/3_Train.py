@@ -1,0 +1,136 @@
+"""Train: fit the map (ridge / Procrustes at once, SGD live with a Stop button) and download it."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from instructlin.experiment import encoder_metadata, evaluate_instruction
+from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap, row_cosine
+from ui import cached, figures, page, state
+from ui.training import TrainingJob
+
+page.setup("Train", ":material/model_training:")
+
+METHODS = {"ridge": "ridge (closed form, alpha by CV)", "procrustes": "Procrustes (orthogonal + bias)",
+           "sgd": "SGD linear layer (live)"}
+state.widget(st.sidebar.slider, "Train fraction", "train_fraction", min_value=0.05, max_value=0.9, step=0.05)
+state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**31 - 1)
+method = state.widget(st.sidebar.radio, "Method", "method", options=list(METHODS), format_func=METHODS.get)
+if method == "sgd":
+    state.widget(st.sidebar.number_input, "Epochs (at most)", "epochs", min_value=1, max_value=5000)
+    state.widget(st.sidebar.select_slider, "Learning rate", "learning_rate",
+                 options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
+
+config = page.current_config()
+with page.guard("Splitting the data"):
+    train, test = cached.split(config)
+aspects = [a for a, _ in config.instructions]
+aspect = st.selectbox("Instruction to train", aspects, key="train_aspect",
+                      format_func=lambda a: f"{a}: {dict(config.instructions)[a]}")
+st.caption(f"{len(train)} texts to fit on, {len(test)} held out to score the map.")
+page.ensure_embeddings(config)
+
+
+def show_metrics(result) -> None:
+    """The same numbers for every method: cosine to the instructed embeddings and V-measure."""
+    own = result.scores[result.aspect]
+    cols = st.columns(5)
+    cols[0].metric("Held-out cosine, base", f"{result.cosine_base['mean']:.4f}")
+    cols[1].metric("Held-out cosine, mapped", f"{result.cosine_mapped['mean']:.4f}",
+                   delta=f"{result.cosine_mapped['mean'] - result.cosine_base['mean']:+.4f}")
+    cols[2].metric("10-NN overlap, mapped", f"{result.knn_overlap_mapped:.2f}",
+                   delta=f"{result.knn_overlap_mapped - result.knn_overlap_base:+.2f} vs base")
+    cols[3].metric("V-measure, mapped", f"{own.mapped.mean:.3f}",
+                   help=f"against `{result.aspect}` labels; base {own.base.mean:.3f} · "
+                        f"instructed {own.instructed.mean:.3f}")
+    cols[4].metric("Retention", "n/a" if own.retention is None else f"{own.retention:.1%}")
+
+
+if method == "sgd":
+    job: TrainingJob | None = st.session_state.get("sgd_job")
+    key = (config, aspect)
+    if st.button("Train (SGD)", type="primary", key="sgd_train") and not (job and job.running):
+        data, encoder = cached.dataset(config), cached.encoder_for(config)
+        base, instructed = cached.embeddings(config)
+        instruction = dict(config.instructions)[aspect]
+        job = TrainingJob(key, lambda callback: evaluate_instruction(
+            config, data, base, instructed[aspect], train, test, aspect=aspect, instruction=instruction,
+            metadata=encoder_metadata(encoder), map_callback=callback)).start()
+        st.session_state["sgd_job"] = job
+    if job is None or job.key != key:
+        st.info("Press **Train (SGD)**: loss and held-out cosine are drawn after every epoch.")
+        st.stop()
+    chart, note = st.empty(), st.empty()
+    if job.running and st.button("Stop", icon=":material/stop:", key="sgd_stop"):
+        job.stop()
+    drawn = 0
+    while job.running:  # a click on Stop reruns the page, which finds the job and stops it
+        records = list(job.records)
+        if len(records) > drawn:
+            drawn = len(records)
+            chart.plotly_chart(figures.training_curves(records), key=f"curve{drawn}")
+            note.caption(f"epoch {records[-1]['epoch']} · held-out cosine {records[-1]['val_cosine']:.4f}")
+        job.wait(0.4)
+    if job.error is not None:
+        st.error(f"Training failed: {job.error}. Try fewer epochs or another learning rate.")
+        st.stop()
+    chart.plotly_chart(figures.training_curves(job.records), key="curve_final")
+    note.caption(f"{'Stopped' if job.stopped else 'Finished'} after {len(job.records)} epochs "
+                 "(the weights with the best held-out loss are kept).")
+    result = job.result
+else:
+    with page.guard("Fitting the map"):
+        result = cached.instruction_result(config, aspect)
+    fitted = result.map
+    if method == "ridge" and getattr(fitted, "cv_scores_", None) is not None:
+        st.plotly_chart(figures.ridge_cv_curve(fitted.cv_alphas_, fitted.cv_scores_, fitted.alpha_),
+                        key="ridge_cv")
+    st.caption(f"{METHODS[method]} fitted at once on {len(train)} rows.")
+
+show_metrics(result)
+
+st.subheader("Download")
+with tempfile.TemporaryDirectory() as tmp:
+    result.map.save(Path(tmp) / "map")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            archive.write(Path(tmp) / "map" / name, name)
+npy = io.BytesIO()
+np.save(npy, result.mapped_test)
+left, right = st.columns(2)
+left.download_button("Map (safetensors + JSON, .zip)", buffer.getvalue(), file_name=f"map-{aspect}.zip",
+                     mime="application/zip", key="dl_map")
+right.download_button(f"Mapped test embeddings ({len(test)} × {result.mapped_test.shape[1]}, .npy)",
+                      npy.getvalue(), file_name=f"mapped-test-{aspect}.npy", key="dl_npy")
+
+st.subheader("Check a saved map")
+upload = st.file_uploader("A map .zip from this page (model.safetensors + config.json)", type=["zip"],
+                          key="map_upload")
+if upload is not None:
+    with page.guard("Loading the map"), tempfile.TemporaryDirectory() as tmp:
+        try:
+            with zipfile.ZipFile(io.BytesIO(upload.getvalue())) as archive:
+                for name in (WEIGHTS_FILE, CONFIG_FILE):  # only these two names: no path from the zip
+                    (Path(tmp) / name).write_bytes(archive.read(name))
+        except (zipfile.BadZipFile, KeyError) as err:
+            raise ValueError(f"{upload.name} is not a map archive ({err}); it needs {WEIGHTS_FILE} "
+                             f"and {CONFIG_FILE} at the top level. Download one above.") from None
+        loaded = InstructionMap.load(tmp)
+    encoder = cached.encoder_for(config)
+    with page.guard("Checking the map"):
+        loaded.check_compatible(dim=encoder.dim, encoder_id=encoder.model_id)
+    base, instructed = cached.embeddings(config)
+    start = time.perf_counter()
+    mapped = loaded.transform(base[test])
+    cosine = row_cosine(mapped, instructed[aspect][test]).mean()
+    st.success(f"{upload.name}: d={loaded.n_features_in_}, fitted for "
+               f"{loaded.metadata_.get('aspect', '?')!r}; mapped {len(test)} texts in "
+               f"{(time.perf_counter() - start) * 1e3:.1f} ms, held-out cosine to `{aspect}` {cosine:.4f}.")

@@ -1,0 +1,50 @@
+"""Timing: encode, re-encode, fit and map on this device, and where one base encode + maps breaks even."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from instructlin.timing import speedup_map_only
+from ui import cached, figures, page, state
+
+page.setup("Timing", ":material/timer:")
+
+state.widget(st.sidebar.number_input, "Texts to time (a sample of the test part)", "timing_max_texts",
+             min_value=8, max_value=4096, step=8)
+state.widget(st.sidebar.number_input, "Repeats (median)", "timing_repeats", min_value=1, max_value=9)
+n_max = st.sidebar.slider("Instructions on the break-even chart", 2, 100, 20, key="n_max")
+
+config = page.current_config()
+st.caption("Encoding is timed on the sample and scaled to the whole test part; fit and map use all rows. "
+           "Each step is warmed up first and reported as the median of the repeats.")
+timed = st.session_state.setdefault("timed", set())
+if config not in timed and not st.button("Measure timings", type="primary", key="measure"):
+    st.info(f"Press **Measure timings**: about {2 * config.timing_repeats + 1} encodes of "
+            f"{config.timing_max_texts} texts (under a minute on a CPU for the default 64).")
+    st.stop()
+page.ensure_embeddings(config)
+with st.spinner("Timing encode, re-encode, fit and map..."), page.guard("Timing"):
+    found = cached.timings(config)
+timed.add(config)
+
+t = {name: timing.median_s for name, timing in found["timings"].items()}
+labels = {"encode_base": "base encode", "encode_instructed": "full re-encode", "fit": "fit map",
+          "map": "map test part"}
+cols = st.columns(4)
+cols[0].metric("Device", found["device"])
+cols[1].metric("Re-encode the test part", f"{t['encode_instructed']:.2f} s")
+cols[2].metric("Map the test part", f"{t['map'] * 1e3:.2f} ms")
+cols[3].metric("Map speed-up", f"{speedup_map_only(t['encode_instructed'], t['map']):,.0f}×")
+st.plotly_chart(figures.timing_bars({labels[k]: v for k, v in t.items()}), key="timing_bars")
+st.caption(f"Instruction `{found['aspect']}`, {found['n_test']} test texts, fit on {found['n_train']}, "
+           f"method `{config.method}`.")
+
+st.subheader("Break-even: how many instructions until mapping pays off?")
+curves = cached.break_even(config, n_max)
+st.plotly_chart(figures.break_even(curves["n"], curves["reencode"], curves["instructlin"]), key="break_even")
+wins = [n for n, a, b in zip(curves["n"], curves["reencode"], curves["instructlin"], strict=True) if b < a]
+st.markdown(f"One base encode + N maps is cheaper from **N = {wins[0]}** instructions on."
+            if wins else f"Within {n_max} instructions, re-encoding stays cheaper on this corpus.")
+with st.expander("Every timing with its parameters"):
+    st.json({k: {"median_s": v.median_s, "times_s": v.times_s, **v.params}
+             for k, v in found["timings"].items()}, expanded=False)

@@ -1,0 +1,100 @@
+"""What every page shares: the header with the device, friendly errors, encoding with progress."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from instructlin.data import DataError
+from instructlin.encoders import EncoderUnavailableError, resolve_device
+from instructlin.experiment import ExperimentConfig
+from ui import cached, state
+
+logger = logging.getLogger("instructlin.app")
+
+MINILM_NOTE = (
+    "MiniLM (all-MiniLM-L6-v2) stands in for Qwen3-Embedding here. It is **not instruction-tuned**: "
+    "the instruction is only a text prefix, so instructed embeddings barely differ from base ones "
+    "and the base/mapped/instructed scores come out close. Use Qwen3 (online or a local copy) to see "
+    "instructions change the clustering."
+)
+
+
+@contextmanager
+def guard(step: str) -> Iterator[None]:
+    """End the page with a friendly ``st.error`` instead of a traceback when ``step`` fails."""
+    try:
+        yield
+    except (DataError, EncoderUnavailableError, FileNotFoundError) as err:
+        st.error(f"**{step} failed.** {err}")
+        st.stop()
+    except ValueError as err:
+        st.error(f"**{step} failed:** {err}")
+        st.stop()
+    except Exception as err:  # anything else: say so plainly, keep the traceback in the server log
+        logger.exception("%s failed", step)
+        st.error(f"**{step} failed** ({type(err).__name__}): {err}. Change the choices on the "
+                 "Data or Embeddings page and try again.")
+        st.stop()
+
+
+def setup(title: str, icon: str) -> ExperimentConfig:
+    """Page config, title, and the current choices with the device they run on (sidebar + caption)."""
+    st.set_page_config(page_title=f"instructlin · {title}", page_icon=icon, layout="wide")
+    state.init()
+    st.title(title)
+    with guard("Choosing the device"):
+        device = resolve_device(state.get("device"))
+    n = state.get("n_per_class")
+    with st.sidebar:
+        st.markdown(f"**Device:** `{device}`  \n**Encoder:** `{state.get('encoder')}`  \n"
+                    f"**Data:** {state.dataset_label(state.get('data'))}"
+                    f"{f' ({n} per class)' if n else ''}")
+    st.caption(f"Running on **{device}** · encoder `{state.get('encoder')}` · "
+               f"data {state.dataset_label(state.get('data'))}")
+    return state.config()
+
+
+def current_config() -> ExperimentConfig:
+    """The session's config with one instruction per label column of the chosen dataset."""
+    base = state.config()
+    with guard("Loading the dataset"):
+        data = cached.dataset(base)
+    return state.config(aspects=data.aspects)
+
+
+def encoder_note(config: ExperimentConfig) -> None:
+    """Which encoder is active, loudly when it is MiniLM (not instruction-tuned)."""
+    with guard("Loading the encoder"):
+        enc = cached.encoder_for(config)
+    st.info(f"**Encoder:** {enc.describe()}")
+    if enc.instruction_tuned is False:
+        st.warning(MINILM_NOTE)
+
+
+def ensure_embeddings(config: ExperimentConfig) -> None:
+    """Encode what the disk cache lacks, with a bar that shows texts/s and the time left."""
+    bar = st.progress(0.0, text="Checking the embedding cache...")
+    clock = {"stage": None, "start": time.perf_counter(), "last": time.perf_counter()}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if stage != clock["stage"]:
+            clock.update(stage=stage, start=clock["last"])
+        clock["last"] = now
+        elapsed = max(now - clock["start"], 1e-6)
+        if done == total and elapsed < 0.2:
+            text = f"{stage}: {total} texts from the cache"
+        else:
+            rate = done / elapsed
+            text = (f"{stage}: {done}/{total} texts · {rate:.1f} texts/s · "
+                    f"{(total - done) / max(rate, 1e-9):.0f} s left")
+        bar.progress(min(done / max(total, 1), 1.0), text=text)
+
+    with guard("Encoding"):
+        cached.encode(config, progress=progress)
+    bar.empty()

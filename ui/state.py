@@ -1,0 +1,135 @@
+"""The choices every page shares, kept per browser session in ``st.session_state``."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "instructlin-uploads"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "data": "demo",
+    "text_column": "text",
+    "label_columns": None,  # tuple of names, or None for the loader's default
+    "n_per_class": 0,  # 0 keeps every row
+    "drop_empty": False,
+    "seed": 42,
+    "encoder": "auto",
+    "device": "auto",
+    "instructions": {},  # aspect -> instruction text
+    "train_fraction": 0.2,
+    "method": "ridge",
+    "epochs": 300,
+    "learning_rate": 1e-3,
+    "timing_max_texts": 64,
+    "timing_repeats": 3,
+}
+#: Choices that may come from the address bar, e.g. ``?encoder=minilm&n_per_class=4``.
+QUERY_KEYS = {"encoder": str, "device": str, "n_per_class": int, "seed": int, "method": str}
+
+PRESETS = (
+    "Identify the topic of the given news article",
+    "Identify the location where the given news article happened",
+    "What is the topic of news?",
+    "Where did the news happen?",
+)
+
+
+def init() -> None:
+    """Fill missing choices with defaults (or the address bar's values) for this session."""
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            raw = st.query_params.get(key)
+            try:
+                st.session_state[key] = QUERY_KEYS[key](raw) if raw is not None and key in QUERY_KEYS \
+                    else (dict(value) if isinstance(value, dict) else value)
+            except ValueError:
+                st.session_state[key] = value
+
+
+def get(key: str) -> Any:
+    init()
+    return st.session_state[key]
+
+
+def put(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def widget(fn: Callable[..., Any], label: str, name: str, **kwargs: Any) -> Any:
+    """A widget bound to the shared choice ``name``; it survives page switches (widget keys do not)."""
+    key = f"w:{name}"
+    if key not in st.session_state:
+        st.session_state[key] = get(name)
+    value = fn(label, key=key, **kwargs)
+    st.session_state[name] = value
+    return value
+
+
+def default_instruction(aspect: str) -> str:
+    return DEFAULT_INSTRUCTIONS.get(aspect, f"Identify the {aspect} of the given text")
+
+
+def instructions_for(aspects: list[str]) -> tuple[tuple[str, str], ...]:
+    chosen = get("instructions")
+    return tuple((a, chosen.get(a) or default_instruction(a)) for a in aspects)
+
+
+def config(aspects: list[str] | None = None, **overrides: Any) -> ExperimentConfig:
+    """The current :class:`ExperimentConfig` from this session's choices (``aspects`` fixes instructions)."""
+    labels = get("label_columns")
+    params: tuple[tuple[str, Any], ...] = ()
+    if get("method") == "sgd":
+        params = (("epochs", int(get("epochs"))), ("learning_rate", float(get("learning_rate"))))
+    cfg = ExperimentConfig(
+        data=get("data"),
+        text_column=get("text_column"),
+        label_columns=tuple(labels) if labels else None,
+        instructions=instructions_for(aspects) if aspects else (),
+        encoder=get("encoder"),
+        device=get("device"),
+        train_fraction=float(get("train_fraction")),
+        seed=int(get("seed")),
+        method=get("method"),
+        map_params=params,
+        n_per_class=int(get("n_per_class")) or None,
+        drop_empty=bool(get("drop_empty")),
+        measure_timing=False,
+        timing_max_texts=int(get("timing_max_texts")),
+        timing_repeats=int(get("timing_repeats")),
+    )
+    return ExperimentConfig(**{**cfg.__dict__, **overrides})
+
+
+def save_upload(name: str, content: bytes) -> Path:
+    """Store an upload under its content hash, so the path is a cache key that names the bytes."""
+    suffix = Path(name).suffix.lower()
+    digest = hashlib.sha256(content).hexdigest()[:20]
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    path = UPLOAD_DIR / f"{digest}{suffix}"
+    if not path.exists():
+        tmp = UPLOAD_DIR / f".{digest}.{uuid.uuid4().hex}.tmp"  # two tabs may upload at once
+        tmp.write_bytes(content)
+        tmp.replace(path)
+    return path
+
+
+def dataset_label(spec: str) -> str:
+    """A short name for a data spec (uploads are stored under a hash)."""
+    if spec == "demo":
+        return "demo corpus (data/news_demo.csv)"
+    path = Path(spec)
+    if path.parent == UPLOAD_DIR:
+        return f"uploaded file {st.session_state.get('upload_name', path.name)}"
+    return spec
