@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from instructlin.mapping import row_cosine
 from ui import cached, figures, page
@@ -32,8 +35,8 @@ texts = [result.dataset.texts[i] for i in test]
 
 st.subheader(f"One shared UMAP basis · instruction `{aspect}`")
 st.caption("UMAP is fitted once on the instructed test embeddings; base and mapped rows are placed in "
-           "the same plane, so positions are comparable across panels. Hover shows the text; box or "
-           "lasso select (or click) highlights the same texts in all three panels and lists them below.")
+           "the same plane, so positions are comparable across panels. Hover over a point: the same text "
+           "lights up in all three panels. Switch to select to box / lasso texts and list them below.")
 with page.guard("Projecting with UMAP"):
     coords = cached.projection(config, aspect)
 if colour_by == "k-means cluster":
@@ -43,11 +46,19 @@ if colour_by == "k-means cluster":
 else:
     title = colour_by.removeprefix("label: ")
     colour = list(result.dataset.labels[title][test])
-hover = [t[:140].replace("\n", " ") + ("…" if len(t) > 140 else "") for t in texts]
+hover = ["<br>".join(textwrap.wrap(t[:150] + ("…" if len(t) > 150 else ""), 50)) for t in texts]
 selected = st.session_state.get("cmp_selected", [])
-event = st.plotly_chart(figures.umap_panels(coords, colour, hover, selected=selected, colour_title=title),
-                        on_select="rerun", selection_mode=("points", "box", "lasso"), key="umap")
-points = event.selection.points if event and event.selection else []
+pointer = st.radio("Pointer", ["hover: the same text lights up in all three panels",
+                               "select: box / lasso / click lists the texts below"],
+                   horizontal=True, key="cmp_pointer", label_visibility="collapsed")
+points = []
+if pointer.startswith("hover"):
+    figure = figures.umap_panels(coords, colour, hover, colour_title=title, webgl=False)
+    components.html(figures.linked_hover_html(figure), height=(figure.layout.height or 430) + 20)
+else:
+    event = st.plotly_chart(figures.umap_panels(coords, colour, hover, selected=selected, colour_title=title),
+                            on_select="rerun", selection_mode=("points", "box", "lasso"), key="umap")
+    points = event.selection.points if event and event.selection else []
 ids = sorted({int(np.ravel(p["customdata"])[0]) for p in points if p.get("customdata") is not None})
 if ids and ids != selected:
     st.session_state["cmp_selected"] = ids

@@ -180,7 +180,11 @@ def test_train_page_refuses_a_wrong_dimension_map(tmp_path):
 def test_compare_page_projection_bars_and_selection():
     at = app("pages/4_Compare.py")
     assert_ok(at)
-    assert len(at.get("plotly_chart")) == 4  # UMAP panels, V-measure bars, cross matrix, contingency
+    # linked-hover UMAP (an HTML component) + V-measure bars, cross matrix, contingency
+    assert len(at.get("plotly_chart")) == 3
+    at.radio(key="cmp_pointer").set_value(at.radio(key="cmp_pointer").options[1]).run()
+    assert_ok(at)
+    assert len(at.get("plotly_chart")) == 4  # the selectable UMAP panels join them
     at.session_state["cmp_selected"] = [0, 1, 2]
     at.radio(key="cmp_colour").set_value("k-means cluster").run()
     assert_ok(at)

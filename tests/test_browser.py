@@ -118,4 +118,11 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
     errors = page.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.first.inner_text()
     if path == "Compare":
-        assert page.locator(".js-plotly-plot").count() >= 4
+        assert page.locator(".js-plotly-plot").count() >= 3
+        # linked hover: the pointer on one point labels the same text in all three panels
+        panels = page.frame_locator("iframe").first
+        point = panels.locator("g.trace.scatter path.point").first
+        point.wait_for(timeout=60_000)
+        point.hover(force=True)
+        page.wait_for_timeout(800)
+        assert panels.locator(".hoverlayer .hovertext").count() == 3

@@ -73,3 +73,12 @@ def test_training_curves_and_data_figures():
     assert len(figures.label_distribution({"topic": ["a", "b", "a"], "place": ["x", "x", "y"]}).data) == 2
     assert len(figures.length_histogram([10, 20, 30]).data) == 1
     assert len(figures.pipeline_diagram().layout.annotations) > 6
+
+
+def test_linked_hover_page_is_standalone_and_links_panels_by_row_id():
+    coords = {s: np.random.default_rng(0).normal(size=(6, 2)) for s in figures.SPACES}
+    fig = figures.umap_panels(coords, list("aabbcc"), [f"text {i}" for i in range(6)], webgl=False)
+    assert {type(t).__name__ for t in fig.data} == {"Scatter"}
+    html = figures.linked_hover_html(fig)
+    assert html.lower().startswith("<!doctype html>") and "plotly_hover" in html and "Plotly.Fx.hover" in html
+    assert '<script src="http' not in html and len(html) > 1_000_000  # plotly.js inlined: works offline

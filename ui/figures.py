@@ -92,9 +92,11 @@ def umap_panels(
     *,
     selected: Sequence[int] = (),
     colour_title: str = "label",
+    webgl: bool = True,
 ) -> go.Figure:
     """Base / mapped / instructed side by side in one shared basis; ``customdata`` is the row id,
     and ``selected`` rows are highlighted in all three panels."""
+    scatter = go.Scattergl if webgl else go.Scatter
     spaces = [s for s in SPACES if s in coords]
     fig = make_subplots(rows=1, cols=len(spaces), subplot_titles=spaces, shared_xaxes=True,
                         shared_yaxes=True, horizontal_spacing=0.03)
@@ -105,9 +107,9 @@ def umap_panels(
         xy = np.asarray(coords[space])
         for k, cls in enumerate(sorted(set(colour))):
             rows = ids[colour == cls]
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(scatter(
                 x=xy[rows, 0], y=xy[rows, 1], mode="markers", name=cls, legendgroup=cls,
-                showlegend=col == 1, customdata=rows, text=[hover[i] for i in rows],
+                showlegend=col == 1, customdata=rows.tolist(), text=[hover[i] for i in rows],
                 marker={"color": PALETTE[k % len(PALETTE)], "size": 7, "line": {"width": 0}},
                 hovertemplate=f"#%{{customdata}} · {colour_title}: {cls}<br>%{{text}}<extra>{space}</extra>",
                 selectedpoints=[j for j, r in enumerate(rows) if r in chosen] if chosen else None,
@@ -119,6 +121,40 @@ def umap_panels(
     fig.update_layout(height=430, legend_title_text=colour_title, dragmode="lasso",
                       margin={"t": 40, "b": 10, "l": 10, "r": 10}, clickmode="event+select")
     return fig
+
+
+# On hover, find the points with the same row id (customdata) in every panel and show all their labels.
+_LINK_HOVER_JS = """
+var gd = document.getElementById('{plot_id}');
+var linking = false;
+gd.on('plotly_hover', function (event) {
+  if (linking) { return; }
+  var id = event.points[0].customdata;
+  var hits = [], subplots = [];
+  gd._fullData.forEach(function (trace) {
+    var ids = trace.customdata || [];
+    for (var i = 0; i < ids.length; i++) {
+      if (ids[i] === id) {
+        hits.push({curveNumber: trace.index, pointNumber: i});
+        var subplot = trace.xaxis + trace.yaxis;
+        if (subplots.indexOf(subplot) < 0) { subplots.push(subplot); }
+      }
+    }
+  });
+  linking = true;
+  Plotly.Fx.hover(gd, hits, subplots);
+  linking = false;
+});
+"""
+
+
+def linked_hover_html(fig: go.Figure) -> str:
+    """A standalone HTML page of ``fig`` (plotly.js inlined, no network) whose hover is linked: the
+    point under the pointer and the points with the same ``customdata`` in the other panels light up."""
+    fig = go.Figure(fig)
+    fig.update_layout(hovermode="closest", dragmode="zoom")
+    return fig.to_html(include_plotlyjs=True, full_html=True, post_script=_LINK_HOVER_JS,
+                       config={"displaylogo": False}, default_height=f"{fig.layout.height or 430}px")
 
 
 def vmeasure_bars(scores: Mapping[str, Mapping[str, Mapping[str, float]]]) -> go.Figure:
@@ -163,7 +199,7 @@ def timing_bars(seconds: Mapping[str, float]) -> go.Figure:
     fig = go.Figure(go.Bar(x=names, y=[seconds[n] for n in names],
                            text=[f"{seconds[n]:.3g} s" for n in names], textposition="outside",
                            marker_color=["#9aa5b1", "#e4572e", "#2d6a4f", "#2f6fde"][: len(names)]))
-    fig.update_layout(height=360, yaxis_type="log", yaxis_title="seconds (log scale)",
+    fig.update_layout(height=360, yaxis_type="log", yaxis_dtick=1, yaxis_title="seconds (log scale)",
                       margin={"t": 30, "b": 10})
     return fig
 
