@@ -46,7 +46,7 @@ if colour_by == "k-means cluster":
 else:
     title = colour_by.removeprefix("label: ")
     colour = list(result.dataset.labels[title][test])
-hover = ["<br>".join(textwrap.wrap(t[:150] + ("…" if len(t) > 150 else ""), 50)) for t in texts]
+hover = ["<br>".join(textwrap.wrap(t[:100] + ("…" if len(t) > 100 else ""), 50)) for t in texts]
 selected = st.session_state.get("cmp_selected", [])
 pointer = st.radio("Pointer", ["hover: the same text lights up in all three panels",
                                "select: box / lasso / click lists the texts below"],

@@ -116,8 +116,8 @@ def umap_panels(
                 selected={"marker": {"size": 11, "opacity": 1.0}},
                 unselected={"marker": {"opacity": 0.15}},
             ), row=1, col=col)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, zeroline=False)
     fig.update_layout(height=430, legend_title_text=colour_title, dragmode="lasso",
                       margin={"t": 40, "b": 10, "l": 10, "r": 10}, clickmode="event+select")
     return fig
