@@ -63,3 +63,17 @@ def test_entries_list_what_is_cached(tmp_path, minilm):
     cache.encode(minilm, TEXTS, instruction="where?")
     (entry,) = cache.entries()
     assert entry["instruction"] == "where?" and entry["n_texts"] == "3" and int(entry["bytes"]) > 3 * 384 * 4
+
+
+def test_two_writers_at_once_leave_one_valid_file(tmp_path, minilm):
+    """Two app sessions (threads here) encoding the same texts race on one key: both get the
+    embeddings, the file left behind reads back whole, and no temp file is left over."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = EmbeddingCache(tmp_path)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: cache.encode(minilm, TEXTS, instruction="race")[0], range(2)))
+    np.testing.assert_allclose(results[0], results[1], atol=1e-6)
+    stored = cache.load(embedding_key(minilm, TEXTS, "race"))
+    assert stored is not None and stored.shape == (3, 384)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
