@@ -67,6 +67,11 @@ class EmbeddingCache:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_cache_dir() / "embeddings"
 
+    @classmethod
+    def in_cache_dir(cls, cache_dir: str | Path | None) -> EmbeddingCache:
+        """The embeddings folder of a ``--cache-dir`` (None: the default cache folder)."""
+        return cls(Path(cache_dir) / "embeddings" if cache_dir else None)
+
     def path_for(self, key: dict[str, str]) -> Path:
         return self.root / f"{_key_hash(key)}.safetensors"
 

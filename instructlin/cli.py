@@ -109,7 +109,9 @@ def _progress_bars(quiet: bool):
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
-    atomic_write(Path(path), lambda tmp: np.save(open(tmp, "wb"), array, allow_pickle=False))
+    if not path.endswith(".npy"):
+        raise DataError(f"--output {path!r} must end in .npy (embeddings are written as a NumPy array).")
+    atomic_write(Path(path), lambda tmp: np.save(tmp, array, allow_pickle=False))  # tmp ends in .npy
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -128,6 +130,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_embed(args: argparse.Namespace) -> None:
+    from instructlin.cache import EmbeddingCache
     from instructlin.encoders import load_encoder
     from instructlin.experiment import load_experiment_data
 
@@ -136,9 +139,7 @@ def cmd_embed(args: argparse.Namespace) -> None:
     encoder = load_encoder(config.encoder, device=config.device, max_seq_length=config.max_seq_length,
                            instruction_template=config.instruction_template)
     instruction = (args.instructions or [None])[0]
-    from instructlin.cache import EmbeddingCache
-
-    cache = EmbeddingCache(f"{config.cache_dir}/embeddings" if config.cache_dir else None)
+    cache = EmbeddingCache.in_cache_dir(config.cache_dir)
     bars = _progress_bars(args.quiet)
     hook = (lambda d, t: bars("encode", d, t)) if bars else None
     array, _ = cache.encode(encoder, dataset.texts, instruction=instruction,

@@ -193,7 +193,7 @@ def encode_corpus(
     progress: StageProgress | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Base embeddings and one instructed set per (aspect, instruction), all rows, via the cache."""
-    cache = EmbeddingCache(f"{config.cache_dir}/embeddings" if config.cache_dir else None)
+    cache = EmbeddingCache.in_cache_dir(config.cache_dir)
 
     def encode(instruction: str | None, stage: str) -> np.ndarray:
         hook = (lambda done, total: progress(stage, done, total)) if progress else None

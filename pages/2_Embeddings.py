@@ -58,7 +58,7 @@ config = page.current_config()
 
 with page.guard("Loading the encoder"):
     encoder = cached.encoder_for(config)
-cache = EmbeddingCache(f"{config.cache_dir}/embeddings" if config.cache_dir else None)
+cache = EmbeddingCache.in_cache_dir(config.cache_dir)
 wanted = [("base", None)] + [(a, i) for a, i in config.instructions]
 have = {label: cache.path_for(embedding_key(encoder, data.texts, instr)).exists() for label, instr in wanted}
 st.markdown("**In the cache for these texts:** " + " · ".join(
