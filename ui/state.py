@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
+from instructlin.atomic import atomic_write
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,12 +116,9 @@ def save_upload(name: str, content: bytes) -> Path:
     """Store an upload under its content hash, so the path is a cache key that names the bytes."""
     suffix = Path(name).suffix.lower()
     digest = hashlib.sha256(content).hexdigest()[:20]
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
     path = UPLOAD_DIR / f"{digest}{suffix}"
-    if not path.exists():
-        tmp = UPLOAD_DIR / f".{digest}.{uuid.uuid4().hex}.tmp"  # two tabs may upload at once
-        tmp.write_bytes(content)
-        tmp.replace(path)
+    if not path.exists():  # two tabs may upload at once: each writes its own temp file
+        atomic_write(path, lambda tmp: Path(tmp).write_bytes(content))
     return path
 
 
