@@ -121,7 +121,10 @@ def load_nyt(
     return TextDataset(data.name, data.texts, {aspect: data.labels["cluster"]})
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
+    """A CSV / Parquet / JSONL file as a DataFrame (its first ``nrows`` rows if given), with errors
+    that name the problem and the fix (missing, empty, not UTF-8, unparsable)."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DataError(
@@ -133,10 +136,10 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DataError(f"{path.name} is empty (0 bytes); pass a file with a header and rows.")
     try:
         if suffix == ".csv":
-            return pd.read_csv(path, encoding="utf-8")
+            return pd.read_csv(path, encoding="utf-8", nrows=nrows)
         if suffix == ".parquet":
-            return pd.read_parquet(path)
-        return pd.read_json(path, lines=True, encoding="utf-8")
+            return pd.read_parquet(path).head(nrows)
+        return pd.read_json(path, lines=True, encoding="utf-8", nrows=nrows)
     except UnicodeDecodeError as err:
         raise DataError(
             f"{path.name} is not valid UTF-8 (byte {err.start}: {err.object[err.start:err.start + 1]!r})."
@@ -161,7 +164,7 @@ def load_table(
     ``label_columns=None`` takes ``cluster`` if present, else every column but the text and ``id``.
     """
     path = Path(path)
-    frame = _read_table(path)
+    frame = read_table(path)
     return dataset_from_frame(
         frame,
         text_column=text_column,

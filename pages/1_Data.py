@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from instructlin.data import SUPPORTED_SUFFIXES, DataError
+from instructlin.data import SUPPORTED_SUFFIXES, read_table
 from ui import cached, figures, page, state
 
 page.setup("Data", ":material/table_view:")
@@ -52,14 +52,7 @@ def _guess_text(head: pd.DataFrame) -> str:
 
 def _head(path: Path) -> pd.DataFrame:
     with page.guard(f"Reading {path.name}"):
-        if path.stat().st_size == 0:
-            raise DataError(f"{path.name} is empty (0 bytes); upload a file with a header and rows.")
-        if path.suffix == ".csv":
-            frame = pd.read_csv(path, nrows=20)
-        elif path.suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_json(path, lines=True, nrows=20)
+        frame = read_table(path, nrows=20)
     if len(frame.columns) < 2:
         st.error(f"{path.name} has {len(frame.columns)} column(s); it needs a text column and at least "
                  "one label column.")

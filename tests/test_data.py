@@ -16,6 +16,7 @@ from instructlin.data import (
     load_demo,
     load_nyt,
     load_table,
+    read_table,
     sample_per_class,
     train_test_indices,
 )
@@ -78,7 +79,9 @@ FRAME = pd.DataFrame({"text": ["a b", "c d", "e f", "g h"], "topic": list("xxyy"
 
 @pytest.mark.parametrize("name", ["t.csv", "t.parquet", "t.jsonl"])
 def test_every_format_reads_several_label_columns(tmp_path, name):
-    data = load_table(write(tmp_path, name, FRAME), label_columns=["topic", "place"])
+    path = write(tmp_path, name, FRAME)
+    assert read_table(path, nrows=2)["text"].tolist() == ["a b", "c d"]
+    data = load_table(path, label_columns=["topic", "place"])
     assert data.texts == FRAME["text"].tolist() and data.aspects == ["topic", "place"]
     assert data.labels["place"].tolist() == list("pqpq")
 
