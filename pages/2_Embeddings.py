@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from instructlin.cache import EmbeddingCache, embedding_key
+from instructlin.metrics import cosine_summary
 from ui import cached, page, state
 
 page.setup("Embeddings", ":material/scatter_plot:")
@@ -76,7 +77,7 @@ else:
 
 if all(have.values()) or st.session_state.get("encode"):
     base, instructed = cached.embeddings(config)
-    shifts = {a: float((base * instructed[a]).sum(axis=1).mean()) for a in instructed}
+    shifts = {a: cosine_summary(base, instructed[a])["mean"] for a in instructed}
     st.markdown("**Mean cosine of instructed to base embeddings** (1.0 = the instruction changed nothing): "
                 + " · ".join(f"`{a}` {c:.3f}" for a, c in shifts.items()))
 
