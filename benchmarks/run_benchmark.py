@@ -54,6 +54,12 @@ def fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
+def table(title: str, header: list[str], rows: list[list[str]], note: str = "") -> list[str]:
+    """A Markdown section: heading, an optional note, header row, separator, one line per row."""
+    return ["", f"## {title}", "", *([note, ""] if note else []), "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header), *("| " + " | ".join(row) + " |" for row in rows)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--encoder", default="minilm")
@@ -76,6 +82,7 @@ def main() -> None:
         meta = encoder_metadata(encoder)
         for aspect, instruction in pairs:
             Y = instructed[aspect]
+            by_fraction = {}  # ridge results per train fraction; 20 % comes from the method loop
             for method in METHODS:
                 cfg = replace(config, method=method)
                 r = evaluate_instruction(cfg, dataset, base, Y, train, test, aspect=aspect,
@@ -86,16 +93,18 @@ def main() -> None:
                 if method == "ridge":
                     t = measure_timings(cfg, encoder, dataset, train, test, base, Y, instruction)
                     main_rows.append((name, aspect, len(train), len(test), s, r, t))
+                    by_fraction[0.20] = r
             for fraction in FRACTIONS:
-                tr, te = train_test_indices(dataset, train_fraction=fraction, seed=config.seed) \
-                    if round(fraction * len(dataset)) >= 2 else (None, None)
-                if tr is None:
+                if round(fraction * len(dataset)) < 2:
                     continue
-                r = evaluate_instruction(config, dataset, base, Y, tr, te, aspect=aspect,
-                                         instruction=instruction, metadata=meta)
+                if fraction not in by_fraction:
+                    tr, te = train_test_indices(dataset, train_fraction=fraction, seed=config.seed)
+                    by_fraction[fraction] = evaluate_instruction(config, dataset, base, Y, tr, te, aspect=aspect,
+                                                                 instruction=instruction, metadata=meta)
+                r = by_fraction[fraction]
                 s = r.scores[aspect]
-                curve_rows.append((name, aspect, fraction, len(tr), s.mapped.mean, s.instructed.mean,
-                                   s.retention, r.cosine_mapped["mean"]))
+                curve_rows.append((name, aspect, fraction, round(fraction * len(dataset)), s.mapped.mean,
+                                   s.instructed.mean, s.retention, r.cosine_mapped["mean"]))
 
     fit_rows = fit_timing_at_qwen3_size()
     lines = [
@@ -110,46 +119,44 @@ def main() -> None:
         "and scaled to the test part; fit median of 5, map median of 21.",
         "- speed-up, 10 instructions: 10 full re-encodes of the corpus against one base encode plus, per "
         "instruction, re-encoding the 20 % train part, fitting and mapping (instructlin.timing.pipeline_costs).",
-        "",
-        "## Main table (ridge, identity prior, alpha by 5-fold CV on the train part)", "",
-        "| corpus | aspect | train / test | V base | V mapped | V instructed | retention | gap closed "
-        "| cos base | cos mapped | kNN@10 base | kNN@10 mapped | re-encode s | fit s | map s "
-        "| speed-up (map) | speed-up, 10 instructions |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    main_table = []
     for name, aspect, n_tr, n_te, s, r, t in main_rows:
         tt = {k: v.median_s for k, v in t.items()}
         reencode, mapped = pipeline_costs(10, **amortised_inputs(t, n_train=n_tr, n_test=n_te))
-        lines.append(
-            f"| {name} | {aspect} | {n_tr} / {n_te} | {s.base.mean:.3f} +- {s.base.sd:.3f} "
-            f"| {s.mapped.mean:.3f} +- {s.mapped.sd:.3f} | {s.instructed.mean:.3f} +- {s.instructed.sd:.3f} "
-            f"| {fmt(s.retention)} | {fmt(s.gap_closed)} | {r.cosine_base['mean']:.4f} "
-            f"| {r.cosine_mapped['mean']:.4f} | {r.knn_overlap_base:.3f} | {r.knn_overlap_mapped:.3f} "
-            f"| {tt['encode_instructed']:.2f} | {tt['fit']:.4f} | {tt['map'] * 1000:.3f} ms "
-            f"| {speedup_map_only(tt['encode_instructed'], tt['map']):,.0f}x | {reencode / mapped:.2f}x |")
-    lines += ["", "## Map methods side by side (20 % train)", "",
-              "| corpus | aspect | method | V mapped | retention | cos mapped | kNN@10 mapped |",
-              "|---|---|---|---|---|---|---|"]
-    for name, aspect, method, v, sd, ret, cos, knn in method_rows:
-        lines.append(f"| {name} | {aspect} | {method} | {v:.3f} +- {sd:.3f} | {fmt(ret)} | {cos:.4f} "
-                     f"| {knn:.3f} |")
-    lines += ["", "## Learning curve (ridge): train fraction", "",
-              "| corpus | aspect | fraction | n train | V mapped | V instructed | retention | cos mapped |",
-              "|---|---|---|---|---|---|---|---|"]
-    for name, aspect, fraction, n_tr, v, vi, ret, cos in curve_rows:
-        lines.append(f"| {name} | {aspect} | {fraction:.0%} | {n_tr} | {v:.3f} | {vi:.3f} | {fmt(ret)} "
-                     f"| {cos:.4f} |")
-    lines += ["", "## Fit and map time at Qwen3-Embedding-0.6B's size (d = 1024), CPU", "",
-              "Planted data (unit vectors through a random affine map plus noise): the time does not "
-              "depend on the values.", "",
-              "| method | rows x d | fit s (median) | map 1,728 rows, ms (median) |", "|---|---|---|---|"]
-    lines += fit_rows
+        main_table.append([
+            name, aspect, f"{n_tr} / {n_te}", f"{s.base.mean:.3f} +- {s.base.sd:.3f}",
+            f"{s.mapped.mean:.3f} +- {s.mapped.sd:.3f}", f"{s.instructed.mean:.3f} +- {s.instructed.sd:.3f}",
+            fmt(s.retention), fmt(s.gap_closed), f"{r.cosine_base['mean']:.4f}", f"{r.cosine_mapped['mean']:.4f}",
+            f"{r.knn_overlap_base:.3f}", f"{r.knn_overlap_mapped:.3f}", f"{tt['encode_instructed']:.2f}",
+            f"{tt['fit']:.4f}", f"{tt['map'] * 1000:.3f} ms",
+            f"{speedup_map_only(tt['encode_instructed'], tt['map']):,.0f}x", f"{reencode / mapped:.2f}x"])
+    lines += table(
+        "Main table (ridge, identity prior, alpha by 5-fold CV on the train part)",
+        ["corpus", "aspect", "train / test", "V base", "V mapped", "V instructed", "retention", "gap closed",
+         "cos base", "cos mapped", "kNN@10 base", "kNN@10 mapped", "re-encode s", "fit s", "map s",
+         "speed-up (map)", "speed-up, 10 instructions"], main_table)
+    lines += table(
+        "Map methods side by side (20 % train)",
+        ["corpus", "aspect", "method", "V mapped", "retention", "cos mapped", "kNN@10 mapped"],
+        [[name, aspect, method, f"{v:.3f} +- {sd:.3f}", fmt(ret), f"{cos:.4f}", f"{knn:.3f}"]
+         for name, aspect, method, v, sd, ret, cos, knn in method_rows])
+    lines += table(
+        "Learning curve (ridge): train fraction",
+        ["corpus", "aspect", "fraction", "n train", "V mapped", "V instructed", "retention", "cos mapped"],
+        [[name, aspect, f"{fraction:.0%}", str(n_tr), f"{v:.3f}", f"{vi:.3f}", fmt(ret), f"{cos:.4f}"]
+         for name, aspect, fraction, n_tr, v, vi, ret, cos in curve_rows])
+    lines += table(
+        "Fit and map time at Qwen3-Embedding-0.6B's size (d = 1024), CPU",
+        ["method", "rows x d", "fit s (median)", "map 1,728 rows, ms (median)"], fit_rows,
+        note="Planted data (unit vectors through a random affine map plus noise): the time does not "
+             "depend on the values.")
     text = "\n".join(lines) + "\n"
     Path(args.output).write_text(text, encoding="utf-8")
     print(text)
 
 
-def fit_timing_at_qwen3_size(n: int = 432, d: int = 1024) -> list[str]:
+def fit_timing_at_qwen3_size(n: int = 432, d: int = 1024) -> list[list[str]]:
     """Fit time of each method on 432 x 1024 (20 % of NYTClustering's 2,160 rows at Qwen3's d)."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n * 5, d)).astype(np.float32)
@@ -163,7 +170,7 @@ def fit_timing_at_qwen3_size(n: int = 432, d: int = 1024) -> list[str]:
         fit = time_call(lambda m=model: m.fit(X[:n], Y[:n]), name="fit", repeats=repeats,
                         warmup=0 if repeats == 1 else 1)
         mapped = time_call(lambda m=model: m.transform(X[n:]), name="map", repeats=21)
-        rows.append(f"| {method} | {n} x {d} | {fit.median_s:.3f} | {mapped.median_s * 1000:.2f} |")
+        rows.append([method, f"{n} x {d}", f"{fit.median_s:.3f}", f"{mapped.median_s * 1000:.2f}"])
     return rows
 
 
