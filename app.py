@@ -34,7 +34,7 @@ page.encoder_note(demo)
 
 st.subheader("Run the whole demo")
 st.write("Encodes base and instructed embeddings (cached on disk after the first run), fits a "
-         f"`{demo.method}` map on {demo.train_fraction:.0%} of the rows, scores the rest with k-means "
+         f"`{demo.method}` map on {demo.train_size:.0%} of the rows, scores the rest with k-means "
          f"V-measure and times every step on {min(demo.timing_max_texts, len(data))} texts.")
 if st.button("Run the whole demo", icon=":material/play_arrow:", type="primary", key="run_demo"):
     start = time.perf_counter()

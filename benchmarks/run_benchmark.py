@@ -17,11 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.data import train_test_indices
 from instructlin.encoders import load_encoder
 from instructlin.experiment import (
     ExperimentConfig,
-    amortised_inputs,
     encode_corpus,
     encoder_metadata,
     evaluate_instruction,
@@ -30,6 +28,8 @@ from instructlin.experiment import (
     resolve_instructions,
 )
 from instructlin.mapping import InstructionMap
+from instructlin.report import amortised_inputs
+from instructlin.sampling import train_test_indices
 from instructlin.timing import pipeline_costs, speedup_map_only, time_call
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def main() -> None:
                                   encoder=args.encoder, n_kmeans_seeds=seeds, timing_max_texts=128)
         dataset = load_experiment_data(config)
         pairs = resolve_instructions(config, dataset)
-        train, test = train_test_indices(dataset, train_fraction=0.2, seed=config.seed)
+        train, test = train_test_indices(dataset, train_size=0.2, seed=config.seed)
         base, instructed = encode_corpus(config, encoder, dataset, pairs)
         meta = encoder_metadata(encoder)
         for aspect, instruction in pairs:
@@ -98,7 +98,7 @@ def main() -> None:
                 if round(fraction * len(dataset)) < 2:
                     continue
                 if fraction not in by_fraction:
-                    tr, te = train_test_indices(dataset, train_fraction=fraction, seed=config.seed)
+                    tr, te = train_test_indices(dataset, train_size=fraction, seed=config.seed)
                     by_fraction[fraction] = evaluate_instruction(config, dataset, base, Y, tr, te, aspect=aspect,
                                                                  instruction=instruction, metadata=meta)
                 r = by_fraction[fraction]

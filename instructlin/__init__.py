@@ -11,12 +11,12 @@ from instructlin.data import (
     load_nyt,
     load_table,
     sample_per_class,
-    train_test_indices,
 )
 from instructlin.encoders import Encoder, EncoderName, EncoderUnavailableError, load_encoder
 from instructlin.experiment import ExperimentConfig, ExperimentResult, run_experiment
 from instructlin.mapping import InstructionMap, MapMethod, Prior
 from instructlin.metrics import kmeans_v_measure
+from instructlin.sampling import Selection, select_train_rows, train_test_indices
 from instructlin.timing import Timing, time_call
 
 __version__ = "0.1.0"
@@ -41,6 +41,8 @@ __all__ = [
     "load_nyt",
     "load_table",
     "run_experiment",
+    "Selection",
+    "select_train_rows",
     "sample_per_class",
     "time_call",
     "train_test_indices",

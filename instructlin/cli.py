@@ -14,8 +14,17 @@ from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
+from instructlin.mapping import MapMethod
+from instructlin.sampling import Selection, parse_train_size
 
 logger = logging.getLogger("instructlin")
+
+
+def _train_size(text: str) -> float | int:
+    try:
+        return parse_train_size(text)
+    except DataError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -38,9 +47,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="default: $INSTRUCTLIN_CACHE or ~/.cache/instructlin")
     parser.add_argument("--n-per-class", type=int, default=None, help="subsample, stratified and seeded")
     parser.add_argument("--drop-empty", action="store_true", help="drop rows with empty text")
-    parser.add_argument("--train-fraction", type=float, default=0.2)
+    parser.add_argument("--train-size", "--train-fraction", dest="train_size", type=_train_size,
+                        default=0.2, help="texts given a teacher pass: a count (32) or a fraction (0.2)")
+    parser.add_argument("--selection", default="random", choices=[s.value for s in Selection],
+                        help="how those texts are chosen: random (stratified) or label-free over base")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--method", default="ridge", choices=["ridge", "procrustes", "sgd"])
+    parser.add_argument("--method", default="auto", choices=[m.value for m in MapMethod],
+                        help="auto (default) picks method, prior, alpha and size by label-free CV")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
 
 
@@ -50,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="fit on 20%%, score V-measure and time on the rest")
     _common(evaluate)
     evaluate.add_argument("--kmeans-seeds", type=int, default=10)
+    evaluate.add_argument("--splits", type=int, default=1,
+                          help="repeat the split with N seeds; the JSON gets mean and sd")
     evaluate.add_argument("--no-timing", action="store_true")
     evaluate.add_argument("--timing-repeats", type=int, default=3)
     evaluate.add_argument("--output", required=True, help="result JSON path")
@@ -60,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(fit)
     fit.add_argument("--base", help="base embeddings .npy (with --instructed)")
     fit.add_argument("--instructed", help="instructed embeddings .npy (with --base)")
+    fit.add_argument("--corpus-base", help="base embeddings .npy of the whole corpus (optional): "
+                     "pca-ridge and auto learn their basis from them")
     fit.add_argument("--output", required=True, help="folder for model.safetensors + config.json")
     apply = sub.add_parser("map", help="apply a saved map to a .npy or .parquet of embeddings")
     apply.add_argument("--map", required=True, dest="map_path", help="folder written by `fit`")
@@ -84,7 +101,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> ExperimentConfig:
         data=args.data, text_column=args.text_column,
         label_columns=tuple(args.label_columns) if args.label_columns else None,
         instructions=tuple(zip(aspects, instructions, strict=True)), encoder=args.encoder,
-        instruction_template=args.instruction_template, train_fraction=args.train_fraction,
+        instruction_template=args.instruction_template, train_size=args.train_size, selection=args.selection,
         seed=args.seed, method=args.method, device=args.device, max_seq_length=args.max_seq_length,
         batch_size=args.batch_size, cache_dir=args.cache_dir, n_per_class=args.n_per_class,
         drop_empty=args.drop_empty, **extra,
@@ -118,15 +135,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from instructlin.experiment import run_experiment
 
     config = config_from_args(args, n_kmeans_seeds=args.kmeans_seeds, measure_timing=not args.no_timing,
-                              timing_repeats=args.timing_repeats)
+                              timing_repeats=args.timing_repeats, n_splits=args.splits)
     result = run_experiment(config, progress=_progress_bars(args.quiet))
     record = result.to_dict()
     text = json.dumps(record, indent=2)
     atomic_write(Path(args.output), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     v = record["v_measure"]
+    retention = "n/a" if record["retention"] is None else f"{record['retention']:.3f}"
     print(f"{record['aspect']}: V-measure base {v['base']['mean']:.3f}, mapped {v['mapped']['mean']:.3f}, "
-          f"instructed {v['instructed']['mean']:.3f}; retention {record['retention']:.3f}; "
-          f"cosine mapped {record['cosine']['mapped']:.4f}; wrote {args.output}")
+          f"instructed {v['instructed']['mean']:.3f}; retention {retention}; "
+          f"cosine mapped {record['cosine']['mapped']:.4f}; map {record['map']['describe']}; "
+          f"wrote {args.output}")
 
 
 def cmd_embed(args: argparse.Namespace) -> None:
@@ -156,8 +175,9 @@ def cmd_fit(args: argparse.Namespace) -> None:
             raise DataError("Pass both --base and --instructed .npy files, or neither (to use --data).")
         X = np.load(args.base, allow_pickle=False)
         Y = np.load(args.instructed, allow_pickle=False)
+        corpus = np.load(args.corpus_base, allow_pickle=False) if args.corpus_base else None
         model = InstructionMap(args.method, device=args.device, random_state=args.seed).fit(
-            X, Y, metadata={"instruction": (args.instructions or [""])[0]})
+            X, Y, X_unpaired=corpus, metadata={"instruction": (args.instructions or [""])[0]})
     else:
         from instructlin.experiment import run_experiment
 
@@ -165,7 +185,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         result = run_experiment(config, progress=_progress_bars(args.quiet))
         model = result.primary.map
     model.save(args.output)
-    print(f"wrote a {args.method} map (d={model.n_features_in_}) to {args.output}")
+    print(f"wrote a {model.describe()} map (d={model.n_features_in_}) to {args.output}")
 
 
 def cmd_map(args: argparse.Namespace) -> None:

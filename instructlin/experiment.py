@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from instructlin.cache import EmbeddingCache
-from instructlin.data import TextDataset, load_dataset, sample_per_class, train_test_indices
+from instructlin.data import TextDataset, load_dataset, sample_per_class
 from instructlin.encoders import Encoder, load_encoder
 from instructlin.mapping import InstructionMap
-from instructlin.metrics import AspectScores, aspect_scores, cosine_summary, knn_overlap
-from instructlin.timing import Timing, pipeline_costs, speedup_map_only, time_call
+from instructlin.metrics import (
+    AspectScores,
+    aspect_scores,
+    cosine_summary,
+    knn_accuracy,
+    knn_overlap,
+    ndcg_at_k,
+)
+from instructlin.report import mean_sd
+from instructlin.sampling import select_train_rows
+from instructlin.timing import Timing, time_call
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +47,10 @@ class ExperimentConfig:
     instructions: tuple[tuple[str, str], ...] = ()
     encoder: str = "auto"
     instruction_template: str | None = None
-    train_fraction: float = 0.2
+    train_size: float | int = 0.2  # a fraction of the rows, or a count of texts
+    selection: str = "random"  # random | kcenter | kmeans (label-free, over base embeddings)
     seed: int = 42
-    method: str = "ridge"
+    method: str = "auto"
     map_params: tuple[tuple[str, Any], ...] = ()
     device: str = "auto"
     max_seq_length: int | None = None
@@ -49,6 +59,7 @@ class ExperimentConfig:
     n_per_class: int | None = None
     drop_empty: bool = False
     n_kmeans_seeds: int = 10
+    n_splits: int = 1  # seeds seed, seed+1, ...: mean and sd of retention, gap closed, cosine
     measure_timing: bool = True
     timing_repeats: int = 3
     timing_max_texts: int = 256
@@ -69,7 +80,10 @@ class InstructionResult:
     cosine_mapped: dict[str, float]
     knn_overlap_base: float
     knn_overlap_mapped: float
+    knn_accuracy: dict[str, float] = field(default_factory=dict)  # base, mapped, instructed
+    ndcg10: dict[str, float] = field(default_factory=dict)
     timings: dict[str, Timing] = field(default_factory=dict)
+    splits: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,59 +112,10 @@ class ExperimentResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON record: the first instruction's headline numbers plus every instruction."""
-        main = self.primary
-        own = main.scores[main.aspect]
-        out: dict[str, Any] = {
-            "encoder": self.encoder,
-            "device": self.device,
-            "dim": self.dim,
-            "data": self.config.data,
-            "n_train": int(len(self.train_idx)),
-            "n_test": int(len(self.test_idx)),
-            "aspect": main.aspect,
-            "instruction": main.instruction,
-            "method": self.config.method,
-            "alpha": main.map.alpha_,
-            "v_measure": {k: getattr(own, k).to_dict() for k in ("base", "mapped", "instructed")},
-            "retention": own.retention,
-            "gap_closed": own.gap_closed,
-            "cosine": {"base": main.cosine_base["mean"], "mapped": main.cosine_mapped["mean"]},
-            "cosine_median": {"base": main.cosine_base["median"],
-                              "mapped": main.cosine_mapped["median"]},
-            "knn10_overlap": {"base": main.knn_overlap_base, "mapped": main.knn_overlap_mapped},
-            "per_instruction": [
-                {"aspect": r.aspect, "instruction": r.instruction,
-                 "v_measure": {a: s.to_dict() for a, s in r.scores.items()}}
-                for r in self.instructions
-            ],
-            "cross_instruction_v_measure": self.cross_instruction_matrix(),
-            "config": asdict(self.config),
-        }
-        if main.timings:
-            t = {k: v.median_s for k, v in main.timings.items()}
-            out["timings_s"] = {k: t[k] for k in ("encode_base", "encode_instructed", "fit", "map")}
-            out["timing_details"] = {k: v.params for k, v in main.timings.items()}
-            out["speedup_map_vs_reencode"] = speedup_map_only(t["encode_instructed"], t["map"])
-            reencode, mapped = pipeline_costs(self.config.n_instructions, **amortised_inputs(
-                main.timings, n_train=len(self.train_idx), n_test=len(self.test_idx)))
-            out["speedup_amortised"] = {"n_instructions": self.config.n_instructions,
-                                        "reencode_s": reencode, "instructlin_s": mapped,
-                                        "speedup": reencode / mapped}
-        return out
+        """The JSON record (see :func:`instructlin.report.experiment_record`)."""
+        from instructlin.report import experiment_record
 
-
-def amortised_inputs(timings: dict[str, Timing], *, n_train: int, n_test: int) -> dict[str, float]:
-    """Per-corpus costs from the test-part timings (encoding time scales with the row count)."""
-    per_text_base = timings["encode_base"].median_s / n_test
-    per_text_instr = timings["encode_instructed"].median_s / n_test
-    return {
-        "encode_base_all_s": per_text_base * (n_train + n_test),
-        "encode_instructed_all_s": per_text_instr * (n_train + n_test),
-        "encode_instructed_train_s": per_text_instr * n_train,
-        "fit_s": timings["fit"].median_s,
-        "map_s": timings["map"].median_s,
-    }
+        return experiment_record(self)
 
 
 def resolve_instructions(config: ExperimentConfig, dataset: TextDataset) -> list[tuple[str, str]]:
@@ -223,7 +188,7 @@ def evaluate_instruction(
     """Fit the map on the train rows, map the test rows, score them against every labelling."""
     model = InstructionMap(config.method, device=config.device, random_state=config.seed,
                            callback=map_callback, **dict(config.map_params))
-    model.fit(base[train], instructed[train],
+    model.fit(base[train], instructed[train], X_unpaired=base,
               metadata={**(metadata or {}), "instruction": instruction, "aspect": aspect})
     mapped = model.transform(base[test])
     Y, B = instructed[test], base[test]
@@ -232,10 +197,36 @@ def evaluate_instruction(
                              n_seeds=config.n_kmeans_seeds)
         for label in dataset.aspects
     }
+    views = {"base": B, "mapped": mapped, "instructed": Y}
+    own = dataset.labels[aspect]
     return InstructionResult(
         aspect, instruction, model, instructed, mapped, scores,
         cosine_summary(B, Y), cosine_summary(mapped, Y), knn_overlap(B, Y), knn_overlap(mapped, Y),
+        knn_accuracy={k: knn_accuracy(v, own[test], instructed[train], own[train])
+                      for k, v in views.items()},
+        ndcg10={k: ndcg_at_k(v, own[test]) for k, v in views.items()},
     )
+
+
+def split_summary(
+    config: ExperimentConfig, dataset: TextDataset, base: np.ndarray, instructed: np.ndarray,
+    *, aspect: str, instruction: str,
+) -> dict[str, Any]:
+    """Retention, gap closed and cosine over ``n_splits`` seeded splits (one split is noise)."""
+    seeds = [config.seed + i for i in range(config.n_splits)]
+    rows = []
+    for seed in seeds:
+        train, test = select_train_rows(dataset, base, train_size=config.train_size,
+                                        selection=config.selection, seed=seed)
+        split_config = replace(config, seed=seed)
+        one_label = replace(dataset, labels={aspect: dataset.labels[aspect]})
+        r = evaluate_instruction(split_config, one_label, base, instructed,
+                                 train, test, aspect=aspect, instruction=instruction)
+        own = r.scores[aspect]
+        rows.append((own.retention, own.gap_closed, r.cosine_mapped["mean"], r.map.describe()))
+    retention, gap, cosine, maps = zip(*rows, strict=True)
+    return {"n": len(seeds), "seeds": seeds, "retention": mean_sd(list(retention)),
+            "gap_closed": mean_sd(list(gap)), "cosine": mean_sd(list(cosine)), "maps": list(maps)}
 
 
 def encoder_metadata(encoder: Encoder) -> dict[str, str]:
@@ -258,8 +249,9 @@ def run_experiment(
         instruction_template=config.instruction_template,
     )
     pairs = resolve_instructions(config, dataset)
-    train, test = train_test_indices(dataset, train_fraction=config.train_fraction, seed=config.seed)
     base, instructed = encode_corpus(config, encoder, dataset, pairs, progress=progress)
+    train, test = select_train_rows(dataset, base, train_size=config.train_size,
+                                    selection=config.selection, seed=config.seed)
     results = []
     for aspect, instruction in pairs:
         if progress:
@@ -268,6 +260,11 @@ def run_experiment(
             config, dataset, base, instructed[aspect], train, test, aspect=aspect,
             instruction=instruction, metadata=encoder_metadata(encoder), map_callback=map_callback,
         )
+        if config.n_splits > 1:
+            if progress:
+                progress(f"splits '{aspect}'", 0, 1)
+            result.splits = split_summary(config, dataset, base, instructed[aspect], aspect=aspect,
+                                          instruction=instruction)
         if config.measure_timing:
             if progress:
                 progress(f"time '{aspect}'", 0, 1)
@@ -307,7 +304,8 @@ def measure_timings(
     fitter = InstructionMap(config.method, device=config.device, random_state=config.seed,
                             **params)
     fit_repeats = 1 if config.method == "sgd" else max(repeats, 5)
-    timings["fit"] = time_call(lambda: fitter.fit(base[train], instructed[train]), name="fit",
+    timings["fit"] = time_call(lambda: fitter.fit(base[train], instructed[train], X_unpaired=base),
+                               name="fit",
                                repeats=fit_repeats, warmup=0 if fit_repeats == 1 else 1,
                                device=device, params={"n_train": len(train)})
     timings["map"] = time_call(lambda: fitter.transform(base[test]), name="map", repeats=21,

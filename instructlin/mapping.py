@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -11,93 +10,57 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from instructlin.atomic import atomic_write
+from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
+from instructlin.metrics import row_cosine
+from instructlin.selection import Criterion, best, candidate_grid, cross_validate, solve
 from instructlin.sgd import EpochCallback, EpochRecord, train_linear
+from instructlin.solvers import Prior, pca_basis, procrustes_solution
 
-MAP_FORMAT_VERSION = 1
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "InstructionMap", "MapMethod", "Prior"]
+
+#: Rows of unpaired base embeddings the PCA basis is learned from, at most (seeded subsample).
+MAX_BASIS_ROWS = 20_000
+#: The largest PCA basis pca-ridge uses.
+MAX_COMPONENTS = 256
 
 
 class MapMethod(str, Enum):
+    """How the map is fitted; ``auto`` chooses among the closed-form ones by label-free CV."""
+
+    AUTO = "auto"
     RIDGE = "ridge"
+    REDUCED_RANK = "reduced-rank"
+    PCA_RIDGE = "pca-ridge"
     PROCRUSTES = "procrustes"
     SGD = "sgd"
-
-
-class Prior(str, Enum):
-    """What ridge shrinks the matrix toward: the identity (residual form) or zero."""
-
-    IDENTITY = "identity"
-    ZERO = "zero"
-
-
-def row_cosine(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each row of ``A`` with the same row of ``B``."""
-    num = np.einsum("ij,ij->i", A, B)
-    den = np.linalg.norm(A, axis=1) * np.linalg.norm(B, axis=1)
-    return num / np.maximum(den, 1e-12)
-
-
-def _ridge_parts(X: np.ndarray, Y: np.ndarray, prior: Prior):
-    """Means, the thin SVD of centred X and the centred target that ridge shrinks to zero."""
-    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-    Xc, Yc = X - x_mean, Y - y_mean
-    R = Yc - Xc if prior is Prior.IDENTITY else Yc
-    U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-    return x_mean, y_mean, U, s, Vt, R
-
-
-def ridge_solution(X: np.ndarray, Y: np.ndarray, alpha: float, prior: Prior) -> tuple:
-    """Closed-form ridge ``argmin |XW + b - Y|^2 + alpha |W - P|^2`` with ``P`` = I or 0."""
-    x_mean, y_mean, U, s, Vt, R = _ridge_parts(X, Y, prior)
-    W = Vt.T @ ((s / (s**2 + alpha))[:, None] * (U.T @ R))
-    if prior is Prior.IDENTITY:
-        W += np.eye(X.shape[1])
-    return W, y_mean - x_mean @ W
-
-
-def ridge_cv_scores(
-    X: np.ndarray, Y: np.ndarray, alphas: np.ndarray, prior: Prior, *, folds: int, seed: int
-) -> np.ndarray:
-    """Mean held-out cosine for each alpha, by k-fold CV; one SVD per fold serves every alpha."""
-    from sklearn.model_selection import KFold
-
-    scores = np.zeros(len(alphas))
-    for train, val in KFold(folds, shuffle=True, random_state=seed).split(X):
-        x_mean, y_mean, U, s, Vt, R = _ridge_parts(X[train], Y[train], prior)
-        Xv = X[val] - x_mean
-        base = (Xv if prior is Prior.IDENTITY else 0.0) + y_mean
-        A, B = Xv @ Vt.T, U.T @ R
-        for i, alpha in enumerate(alphas):
-            pred = base + (A * (s / (s**2 + alpha))) @ B
-            scores[i] += row_cosine(pred, Y[val]).mean() / folds
-    return scores
-
-
-def procrustes_solution(X: np.ndarray, Y: np.ndarray) -> tuple:
-    """Orthogonal ``W`` and bias ``b`` minimising ``|XW + b - Y|`` (centred Procrustes)."""
-    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-    U, _, Vt = np.linalg.svd((X - x_mean).T @ (Y - y_mean))
-    W = U @ Vt
-    return W, y_mean - x_mean @ W
 
 
 class InstructionMap(TransformerMixin, BaseEstimator):
     """Learns ``Y_instructed ~ X_base @ W + b`` from a few paired embeddings, then maps the rest.
 
-    ``method``: ``ridge`` (closed form; ``prior`` identity or zero; ``alpha="auto"`` picks alpha
-    by k-fold CV on the training rows), ``procrustes`` (orthogonal W plus bias) or ``sgd`` (the
-    seed's ``nn.Linear`` with Adam; ``callback`` sees each epoch). Fitted: ``coef_`` (d_out, d_in)
-    as in scikit-learn's linear models, ``intercept_``, ``n_features_in_``, ``alpha_``.
+    ``method``:
+    - ``auto`` (default): chooses method, prior, alpha and size by k-fold CV on the pairs alone;
+    - ``ridge``: closed-form ridge shrunk toward ``prior`` (``identity``: learn the residual, or ``zero``);
+    - ``reduced-rank``: ridge whose learned part has rank ``rank``;
+    - ``pca-ridge``: ridge from the first ``n_components`` principal coordinates of the base
+      embeddings; ``fit(..., X_unpaired=...)`` learns that basis from the whole corpus (no teacher);
+    - ``procrustes``: orthogonal W plus bias; ``sgd``: ``nn.Linear`` with Adam.
+
+    Any of ``alpha``, ``prior``, ``rank``, ``n_components`` left at ``"auto"`` is chosen by CV,
+    maximising ``criterion``: ``neighbours`` (kNN agreement of held-out predictions with the
+    teacher) or ``cosine``. No label is ever read. Fitted: ``coef_`` (d_out, d_in), ``intercept_``,
+    ``method_``, ``prior_``, ``alpha_``, ``size_`` (rank or components), ``cv_results_``.
     """
 
     def __init__(
         self,
-        method: str = "ridge",
+        method: str = "auto",
         *,
         alpha: float | str = "auto",
-        prior: str = "identity",
+        prior: str = "auto",
+        rank: int | str = "auto",
+        n_components: int | str = "auto",
+        criterion: str = "neighbours",
         alphas: tuple[float, ...] | None = None,
         cv: int = 5,
         epochs: int = 300,
@@ -115,6 +78,9 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         self.method = method
         self.alpha = alpha
         self.prior = prior
+        self.rank = rank
+        self.n_components = n_components
+        self.criterion = criterion
         self.alphas = alphas
         self.cv = cv
         self.epochs = epochs
@@ -129,8 +95,14 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         self.callback = callback
         self.chunk_size = chunk_size
 
-    def fit(self, X: Any, Y: Any, *, metadata: dict[str, Any] | None = None) -> InstructionMap:
-        """Learn the map from paired rows of base ``X`` and instructed ``Y`` embeddings."""
+    def fit(
+        self, X: Any, Y: Any, *, X_unpaired: Any = None, metadata: dict[str, Any] | None = None
+    ) -> InstructionMap:
+        """Learn the map from paired rows of base ``X`` and instructed ``Y`` embeddings.
+
+        ``X_unpaired``: base embeddings of the whole corpus (no teacher needed); ``pca-ridge`` and
+        ``auto`` learn their basis from them, or from ``X`` alone when they are not given.
+        """
         X, Y = _as_numpy(X), _as_numpy(Y)
         if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
             raise ValueError(
@@ -140,20 +112,13 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         if X.shape[0] < 2:
             raise ValueError(f"Need at least 2 paired rows to fit, got {X.shape[0]}.")
         X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64)
-        method, prior = MapMethod(self.method), Prior(self.prior)
-        if X.shape[1] != Y.shape[1] and (method is MapMethod.PROCRUSTES or prior is Prior.IDENTITY):
-            raise ValueError(
-                f"method={method.value!r} with prior={prior.value!r} needs equal dimensions, got "
-                f"X_base d={X.shape[1]} and Y_instructed d={Y.shape[1]}; use prior='zero'."
-            )
-        self.alpha_ = None
+        method = MapMethod(self.method)
+        self.alpha_, self.prior_, self.size_, self.cv_results_ = None, None, None, []
         self.history_: list[EpochRecord] = []
-        if method is MapMethod.RIDGE:
-            self.alpha_ = self._choose_alpha(X, Y, prior)
-            W, b = ridge_solution(X, Y, self.alpha_, prior)
-        elif method is MapMethod.PROCRUSTES:
+        if method is MapMethod.PROCRUSTES:
+            _require_square(X, Y, "method='procrustes'")
             W, b = procrustes_solution(X, Y)
-        else:
+        elif method is MapMethod.SGD:
             from instructlin.encoders import resolve_device
 
             W, b, self.history_ = train_linear(
@@ -162,22 +127,48 @@ class InstructionMap(TransformerMixin, BaseEstimator):
                 patience=self.patience, validation_fraction=self.validation_fraction,
                 device=resolve_device(self.device), seed=self.random_state, callback=self.callback,
             )
+        else:
+            W, b, method = self._fit_closed_form(X, Y, method, X_unpaired)
+        self.method_ = method.value
         self.coef_ = np.ascontiguousarray(W.T, dtype=np.float32)
         self.intercept_ = np.asarray(b, dtype=np.float32)
         self.metadata_ = dict(metadata or {})
         return self
 
-    def _choose_alpha(self, X: np.ndarray, Y: np.ndarray, prior: Prior) -> float:
-        if self.alpha != "auto":
-            return float(self.alpha)
-        scale = float(np.sum((X - X.mean(axis=0)) ** 2)) / min(X.shape)
-        grid = np.asarray(self.alphas or np.logspace(-3, 3, 13)) * max(scale, 1e-12)
-        folds = min(self.cv, X.shape[0])
-        if folds < 2:
-            return float(grid[len(grid) // 2])
-        self.cv_scores_ = ridge_cv_scores(X, Y, grid, prior, folds=folds, seed=self.random_state)
-        self.cv_alphas_ = grid
-        return float(grid[int(np.argmax(self.cv_scores_))])
+    def _fit_closed_form(self, X: np.ndarray, Y: np.ndarray, method: MapMethod, X_unpaired: Any):
+        if self.prior != "auto":
+            Prior(self.prior)  # a clear error for a typo
+            if self.prior == Prior.IDENTITY:
+                _require_square(X, Y, "prior='identity'")
+        basis = None
+        if method in (MapMethod.AUTO, MapMethod.PCA_RIDGE):
+            basis = self._basis(X, X_unpaired)
+        candidates = candidate_grid(
+            method.value, prior=self.prior, alpha=self.alpha, rank=self.rank,
+            n_components=self.n_components, alphas=self.alphas, n_train=X.shape[0],
+            n_basis=0 if basis is None else len(basis.components), square=X.shape[1] == Y.shape[1],
+            criterion=Criterion(self.criterion).value,
+        )
+        chosen = candidates[0]
+        if len(candidates) > 1:
+            scores = cross_validate(X, Y, candidates, basis=basis, folds=self.cv, seed=self.random_state)
+            chosen = best(scores, Criterion(self.criterion)).candidate
+            self.cv_results_ = [s.to_dict() for s in scores]
+        W, b, self.alpha_ = solve(chosen.method, X, Y, prior=chosen.prior, alpha=chosen.alpha,
+                                  size=chosen.size, basis=basis, relative_alpha=not chosen.absolute)
+        self.prior_, self.size_ = chosen.prior, chosen.size
+        return W, b, MapMethod(chosen.method)
+
+    def _basis(self, X: np.ndarray, X_unpaired: Any):
+        rows = X if X_unpaired is None else np.asarray(_as_numpy(X_unpaired), dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != X.shape[1]:
+            raise ValueError(
+                f"X_unpaired has shape {rows.shape}; it must be base embeddings of d={X.shape[1]}."
+            )
+        if len(rows) > MAX_BASIS_ROWS:
+            pick = np.random.default_rng(self.random_state).choice(len(rows), MAX_BASIS_ROWS, replace=False)
+            rows = rows[np.sort(pick)]
+        return pca_basis(rows, min(MAX_COMPONENTS, X.shape[0], X.shape[1]), seed=self.random_state)
 
     def transform(self, X: Any) -> Any:
         """Map base embeddings (numpy or torch, any number of rows) in chunks."""
@@ -214,6 +205,15 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         """Mean cosine between mapped ``X`` and the instructed ``Y`` (higher is better)."""
         return float(row_cosine(_as_numpy(self.transform(X)), _as_numpy(Y)).mean())
 
+    def describe(self) -> str:
+        """One line: the fitted method and what CV chose, e.g. ``pca-ridge k=16 prior=zero alpha=0.3``."""
+        check_is_fitted(self, "coef_")
+        size = "" if self.size_ is None else f" {'k' if self.method_ == 'pca-ridge' else 'r'}={self.size_}"
+        prior = f" prior={self.prior_}" if self.prior_ else ""
+        alpha = f" alpha={self.alpha_:.3g}" if self.alpha_ is not None else ""
+        how = f" (chosen by {self.criterion} CV over {len(self.cv_results_)})" if self.cv_results_ else ""
+        return f"{self.method_}{size}{prior}{alpha}{how}"
+
     def check_compatible(self, *, dim: int | None = None, encoder_id: str | None = None) -> None:
         """Refuse a map made for another dimension or encoder, naming both."""
         check_is_fitted(self, "coef_")
@@ -231,55 +231,24 @@ class InstructionMap(TransformerMixin, BaseEstimator):
 
     def save(self, path: str | Path) -> Path:
         """Write ``model.safetensors`` and ``config.json`` into the folder ``path``, atomically."""
-        from safetensors.numpy import save_file
+        from instructlin.map_io import save_map
 
-        check_is_fitted(self, "coef_")
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        params = {k: v for k, v in self.get_params().items() if k != "callback"}
-        config = {
-            "format_version": MAP_FORMAT_VERSION,
-            "params": params,
-            "n_features_in": int(self.n_features_in_),
-            "n_features_out": int(self.coef_.shape[0]),
-            "alpha": self.alpha_,
-            "metadata": self.metadata_,
-        }
-        tensors = {"coef": self.coef_, "intercept": self.intercept_}
-        atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, tmp))
-        atomic_write(
-            folder / CONFIG_FILE,
-            lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2), encoding="utf-8"),
-        )
-        return folder
+        return save_map(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> InstructionMap:
         """Read a map written by :meth:`save` (safetensors and JSON only: no code runs)."""
-        from safetensors.numpy import load_file
+        from instructlin.map_io import load_map
 
-        folder = Path(path)
-        if not (folder / WEIGHTS_FILE).exists() or not (folder / CONFIG_FILE).exists():
-            raise FileNotFoundError(
-                f"{folder} is not a saved map: it needs {WEIGHTS_FILE} and {CONFIG_FILE}."
-            )
-        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-        if config.get("format_version") != MAP_FORMAT_VERSION:
-            raise ValueError(
-                f"{folder} has map format {config.get('format_version')!r}; this instructlin "
-                f"reads format {MAP_FORMAT_VERSION}. Re-fit the map with this version."
-            )
-        tensors = load_file(str(folder / WEIGHTS_FILE))
-        coef, intercept = tensors["coef"], tensors["intercept"]
-        if coef.shape != (config["n_features_out"], config["n_features_in"]):
-            raise ValueError(f"{folder}: weights of shape {coef.shape} disagree with config.json.")
-        estimator = cls(**config["params"])
-        estimator.coef_, estimator.intercept_ = coef, intercept
-        estimator.n_features_in_ = int(config["n_features_in"])
-        estimator.alpha_ = config.get("alpha")
-        estimator.metadata_ = config.get("metadata", {})
-        estimator.history_ = []
-        return estimator
+        return load_map(cls, path)
+
+
+def _require_square(X: np.ndarray, Y: np.ndarray, what: str) -> None:
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"{what} needs equal dimensions, got X_base d={X.shape[1]} and Y_instructed "
+            f"d={Y.shape[1]}; use prior='zero' (or method='ridge')."
+        )
 
 
 def _is_torch(X: Any) -> bool:

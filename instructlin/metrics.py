@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instructlin.mapping import row_cosine
-
 
 @dataclass(frozen=True)
 class Score:
@@ -19,6 +17,13 @@ class Score:
 
     def to_dict(self) -> dict[str, float]:
         return {"mean": self.mean, "sd": self.sd}
+
+
+def row_cosine(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each row of ``A`` with the same row of ``B``."""
+    num = np.einsum("ij,ij->i", A, B)
+    den = np.linalg.norm(A, axis=1) * np.linalg.norm(B, axis=1)
+    return num / np.maximum(den, 1e-12)
 
 
 def l2_normalize(X: np.ndarray) -> np.ndarray:
@@ -60,21 +65,28 @@ def cosine_summary(A: np.ndarray, B: np.ndarray) -> dict[str, float]:
     return {"mean": float(cos.mean()), "median": float(np.median(cos))}
 
 
+def neighbour_sets(X: np.ndarray, k: int) -> np.ndarray:
+    """Indices (n, k) of each row's ``k`` nearest other rows by cosine, in no particular order."""
+    Xn = l2_normalize(X)
+    sim = Xn @ Xn.T
+    np.fill_diagonal(sim, -np.inf)
+    return np.argpartition(-sim, k - 1, axis=1)[:, :k]
+
+
+def shared_neighbours(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean share of the neighbour sets ``a`` and ``b`` (both (n, k) indices) that agree, row by row."""
+    n, k = a.shape
+    member = np.zeros((n, n), dtype=bool)
+    member[np.arange(n)[:, None], b] = True
+    return float(member[np.arange(n)[:, None], a].sum() / (n * k))
+
+
 def knn_overlap(A: np.ndarray, B: np.ndarray, *, k: int = 10) -> float:
     """Mean share of each row's k nearest neighbours (cosine) that ``A`` and ``B`` agree on."""
-    n = len(A)
-    k = min(k, n - 1)
+    k = min(k, len(A) - 1)
     if k < 1:
         return float("nan")
-
-    def neighbours(X: np.ndarray) -> np.ndarray:
-        Xn = l2_normalize(X)
-        sim = Xn @ Xn.T
-        np.fill_diagonal(sim, -np.inf)
-        return np.argpartition(-sim, k, axis=1)[:, :k]
-
-    na, nb = neighbours(A), neighbours(B)
-    return float(np.mean([len(np.intersect1d(na[i], nb[i])) / k for i in range(n)]))
+    return shared_neighbours(neighbour_sets(A, k), neighbour_sets(B, k))
 
 
 def retention(mapped: float, instructed: float) -> float | None:
@@ -121,3 +133,47 @@ def aspect_scores(
         kmeans_v_measure(mapped, labels, n_seeds=n_seeds),
         kmeans_v_measure(instructed, labels, n_seeds=n_seeds),
     )
+
+
+def _cosine_neighbours(queries: np.ndarray, keys: np.ndarray, k: int, *, exclude_self: bool) -> np.ndarray:
+    """Indices of each query's ``k`` nearest keys by cosine, nearest first."""
+    sim = l2_normalize(queries) @ l2_normalize(keys).T
+    if exclude_self:
+        np.fill_diagonal(sim, -np.inf)
+    top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, axis=1)
+
+
+def knn_accuracy(queries: np.ndarray, query_labels: np.ndarray, reference: np.ndarray,
+                 reference_labels: np.ndarray, *, k: int = 10) -> float:
+    """Share of queries whose majority label among their ``k`` nearest reference rows is right.
+
+    The reference is the train part's instructed embeddings: the classifier a user of the teacher
+    would build, applied to base, mapped or instructed test rows alike.
+    """
+    query_labels, reference_labels = np.asarray(query_labels), np.asarray(reference_labels)
+    if len(reference) < 1 or len(queries) < 1:
+        return float("nan")
+    k = min(k, len(reference))
+    classes, ref_codes = np.unique(reference_labels, return_inverse=True)
+    votes = ref_codes[_cosine_neighbours(queries, reference, k, exclude_self=False)]
+    counts = np.stack([(votes == c).sum(axis=1) for c in range(len(classes))], axis=1)
+    return float(np.mean(classes[np.argmax(counts, axis=1)] == query_labels))
+
+
+def ndcg_at_k(X: np.ndarray, labels: np.ndarray, *, k: int = 10) -> float:
+    """Retrieval within ``X``: each row queries the others; a hit is a row with the same label."""
+    labels = np.asarray(labels)
+    n = len(X)
+    k = min(k, n - 1)
+    if k < 1:
+        return float("nan")
+    hits = labels[_cosine_neighbours(X, X, k, exclude_self=True)] == labels[:, None]
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (hits * discount).sum(axis=1)
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    ideal_hits = np.minimum(counts[inverse] - 1, k)
+    idcg = np.cumsum(discount)[np.maximum(ideal_hits, 1) - 1]
+    ndcg = np.where(ideal_hits > 0, dcg / idcg, 0.0)
+    return float(ndcg[ideal_hits > 0].mean()) if np.any(ideal_hits > 0) else float("nan")

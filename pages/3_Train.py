@@ -12,15 +12,18 @@ import numpy as np
 import streamlit as st
 
 from instructlin.experiment import encoder_metadata, evaluate_instruction
-from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap, row_cosine
+from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
+from instructlin.metrics import row_cosine
 from ui import cached, figures, page, state
 from ui.training import TrainingJob
 
 page.setup("Train", ":material/model_training:")
 
-METHODS = {"ridge": "ridge (closed form, alpha by CV)", "procrustes": "Procrustes (orthogonal + bias)",
+METHODS = {"auto": "auto (label-free CV picks method, prior, alpha, size)",
+           "pca-ridge": "PCA ridge (basis from the whole corpus)", "reduced-rank": "reduced-rank ridge",
+           "ridge": "ridge (closed form)", "procrustes": "Procrustes (orthogonal + bias)",
            "sgd": "SGD linear layer (live)"}
-state.widget(st.sidebar.slider, "Train fraction", "train_fraction", min_value=0.05, max_value=0.9, step=0.05)
+state.widget(st.sidebar.slider, "Train fraction", "train_size", min_value=0.05, max_value=0.9, step=0.05)
 state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**31 - 1)
 method = state.widget(st.sidebar.radio, "Method", "method", options=list(METHODS), format_func=METHODS.get)
 if method == "sgd":
@@ -89,10 +92,13 @@ else:
     with page.guard("Fitting the map"):
         result = cached.instruction_result(config, aspect)
     fitted = result.map
-    if method == "ridge" and getattr(fitted, "cv_scores_", None) is not None:
-        st.plotly_chart(figures.ridge_cv_curve(fitted.cv_alphas_, fitted.cv_scores_, fitted.alpha_),
-                        key="ridge_cv")
-    st.caption(f"{METHODS[method]} fitted at once on {len(train)} rows.")
+    st.markdown(f"**Estimator that ran:** `{fitted.describe()}`, fitted at once on {len(train)} "
+                f"teacher-encoded texts (encoder: {cached.encoder_for(config).model_id}).")
+    if fitted.cv_results_:
+        st.caption("Each dot is one candidate map scored by 5-fold CV on the training pairs alone "
+                   "(no labels). Held-out cosine rewards keeping each vector close; 10-NN agreement "
+                   "rewards keeping the teacher's neighbourhoods, which is what clustering sees.")
+        st.plotly_chart(figures.cv_tradeoff(fitted.cv_results_, fitted.describe()), key="cv_tradeoff")
 
 show_metrics(result)
 

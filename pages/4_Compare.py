@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 import streamlit.components.v1 as components
 
-from instructlin.mapping import row_cosine
+from instructlin.metrics import row_cosine
 from ui import cached, figures, page
 
 page.setup("Compare", ":material/compare:")

@@ -150,7 +150,8 @@ def test_train_page_ridge_metrics_and_downloads():
     assert_ok(at)
     assert "Held-out cosine, mapped" in metric_labels(at)
     assert len(at.get("download_button")) == 2
-    assert len(at.get("plotly_chart")) == 1  # the ridge CV curve
+    assert len(at.get("plotly_chart")) == 1  # the CV trade-off of the candidates
+    assert any("Estimator that ran:" in m.value for m in at.markdown)
 
 
 def test_train_page_sgd_trains_live():

@@ -18,8 +18,8 @@ from instructlin.data import (
     load_table,
     read_table,
     sample_per_class,
-    train_test_indices,
 )
+from instructlin.sampling import train_test_indices
 
 from .conftest import shared_csv
 
@@ -156,9 +156,9 @@ def test_reuters_reads_like_nytclustering():
 
 def test_split_is_seeded_stratified_and_the_same_for_every_instruction():
     demo = load_demo()
-    train, test = train_test_indices(demo, train_fraction=0.2, seed=42)
-    again, _ = train_test_indices(demo, train_fraction=0.2, seed=42)
-    other, _ = train_test_indices(demo, train_fraction=0.2, seed=7)
+    train, test = train_test_indices(demo, train_size=0.2, seed=42)
+    again, _ = train_test_indices(demo, train_size=0.2, seed=42)
+    other, _ = train_test_indices(demo, train_size=0.2, seed=7)
     assert len(train) == round(0.2 * len(demo)) and len(np.intersect1d(train, test)) == 0
     assert np.array_equal(train, again) and not np.array_equal(train, other)
     counts = pd.Series(demo.labels["topic"][train]).value_counts()
@@ -167,9 +167,9 @@ def test_split_is_seeded_stratified_and_the_same_for_every_instruction():
 
 def test_split_rejects_fractions_that_leave_too_few_rows():
     with pytest.raises(DataError, match="both need at least 2"):
-        train_test_indices(load_demo().subset([0, 1, 2]), train_fraction=0.2)
+        train_test_indices(load_demo().subset([0, 1, 2]), train_size=0.2)
     with pytest.raises(DataError, match=r"must be in \(0, 1\)"):
-        train_test_indices(load_demo(), train_fraction=1.0)
+        train_test_indices(load_demo(), train_size=1.0)
 
 
 def test_sample_per_class_is_balanced_and_seeded():

@@ -69,7 +69,15 @@ def test_training_curves_and_data_figures():
     history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "val_cosine": 1 - 1 / (e + 1)}
                for e in range(1, 4)]
     assert len(figures.training_curves(history).data) == 3
-    assert len(figures.ridge_cv_curve([0.1, 1, 10], [0.9, 0.95, 0.92], 1.0).data) == 1
+    cv = [{"method": "ridge", "prior": "zero", "alpha": 0.1, "size": None, "neighbours": 0.5, "cosine": 0.9},
+          {"method": "pca-ridge", "prior": "zero", "alpha": 1.0, "size": 16, "neighbours": 0.7, "cosine": 0.8}]
+    tradeoff = figures.cv_tradeoff(cv, "pca-ridge k=16")
+    assert len(tradeoff.data) == 3 and tradeoff.data[-1].y == (0.7,)  # the chosen star: best 10-NN
+    curve = figures.learning_curve([
+        {"selection": "random", "n_train": 32, "retention": 0.8, "retention_sd": 0.1},
+        {"selection": "random", "n_train": 16, "retention": 0.6, "retention_sd": 0.1},
+        {"selection": "kcenter", "n_train": 16, "retention": 0.7, "retention_sd": 0.0}])
+    assert len(curve.data) == 2 and curve.data[1].x == (16, 32)  # sorted by size within a selection
     assert len(figures.label_distribution({"topic": ["a", "b", "a"], "place": ["x", "x", "y"]}).data) == 2
     assert len(figures.length_histogram([10, 20, 30]).data) == 1
     assert len(figures.pipeline_diagram().layout.annotations) > 6

@@ -9,7 +9,9 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from instructlin.mapping import InstructionMap, row_cosine
+from instructlin.mapping import InstructionMap
+from instructlin.metrics import row_cosine
+from instructlin.solvers import alpha_scale as _alpha_scale
 
 
 def planted(n=400, d=16, seed=0, noise=0.0, orthogonal=False):
@@ -23,7 +25,7 @@ def planted(n=400, d=16, seed=0, noise=0.0, orthogonal=False):
 @pytest.mark.parametrize("prior", ["zero", "identity"])
 def test_ridge_recovers_a_planted_affine_map(prior):
     X, Y, W, b = planted()
-    model = InstructionMap(alpha=1e-6, prior=prior).fit(X, Y)
+    model = InstructionMap("ridge", alpha=1e-6, prior=prior).fit(X, Y)
     np.testing.assert_allclose(model.coef_.T, W, atol=1e-4)
     np.testing.assert_allclose(model.intercept_, b, atol=1e-4)
     assert model.n_features_in_ == 16 and model.alpha_ == pytest.approx(1e-6)
@@ -39,7 +41,7 @@ def test_procrustes_recovers_a_planted_rotation():
 
 def test_identity_prior_with_huge_alpha_returns_the_base_up_to_a_shift():
     X, Y, _, _ = planted()
-    model = InstructionMap(alpha=1e12, prior="identity").fit(X, Y)
+    model = InstructionMap("ridge", alpha=1e12, prior="identity").fit(X, Y)
     np.testing.assert_allclose(model.coef_, np.eye(16), atol=1e-6)
     shift = Y.mean(0) - X.mean(0)
     np.testing.assert_allclose(model.transform(X), X + shift, atol=1e-4)
@@ -47,18 +49,20 @@ def test_identity_prior_with_huge_alpha_returns_the_base_up_to_a_shift():
 
 def test_zero_prior_with_huge_alpha_predicts_the_mean():
     X, Y, _, _ = planted()
-    model = InstructionMap(alpha=1e12, prior="zero").fit(X, Y)
+    model = InstructionMap("ridge", alpha=1e12, prior="zero").fit(X, Y)
     np.testing.assert_allclose(model.transform(X[:3]), np.tile(Y.mean(0), (3, 1)), atol=1e-4)
 
 
 def test_auto_alpha_picks_small_alpha_for_clean_data_and_larger_for_noise():
     X, Y, _, _ = planted(n=60, d=16)
-    clean = InstructionMap(alpha="auto").fit(X, Y)
+    clean = InstructionMap("ridge", prior="zero", criterion="cosine").fit(X, Y)
     Xn, Yn, _, _ = planted(n=40, d=32, noise=3.0)
-    noisy = InstructionMap(alpha="auto").fit(Xn, Yn)
+    noisy = InstructionMap("ridge", prior="zero", criterion="cosine").fit(Xn, Yn)
     assert clean.alpha_ < noisy.alpha_
     assert clean.score(X, Y) > 0.999
-    assert len(clean.cv_scores_) == len(clean.cv_alphas_) == 13
+    assert len(clean.cv_results_) == 5 and {r["prior"] for r in clean.cv_results_} == {"zero"}
+    chosen = max(clean.cv_results_, key=lambda r: r["cosine"])
+    assert clean.alpha_ == pytest.approx(chosen["alpha"] * _alpha_scale(X))
 
 
 def test_sgd_learns_the_map_and_reports_each_epoch():
@@ -110,11 +114,15 @@ def test_transform_accepts_torch_and_chunks():
 def test_save_load_round_trip_and_refusals(tmp_path):
     X, Y, _, _ = planted()
     model = InstructionMap().fit(X, Y, metadata={"encoder": "enc-a", "instruction": "topic"})
+    assert model.cv_results_ and model.method_ in ("ridge", "pca-ridge")
     folder = model.save(tmp_path / "map")
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
     loaded = InstructionMap.load(folder)
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
     assert loaded.metadata_["instruction"] == "topic" and loaded.alpha_ == model.alpha_
+    assert loaded.describe() == model.describe() and loaded.cv_results_ == model.cv_results_
+    saved = json.loads((folder / "config.json").read_text())["fitted"]
+    assert saved["method"] == model.method_ and len(saved["cv_results"]) == len(model.cv_results_)
     with pytest.raises(ValueError, match="takes d=16 embeddings but the data has d=384"):
         loaded.check_compatible(dim=384)
     with pytest.raises(ValueError, match="fitted for encoder 'enc-a', not 'enc-b'"):

@@ -8,14 +8,13 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from instructlin.data import TextDataset, train_test_indices
+from instructlin.data import TextDataset
 from instructlin.encoders import Encoder, load_encoder
 from instructlin.experiment import (
     ExperimentConfig,
     ExperimentResult,
     InstructionResult,
     StageProgress,
-    amortised_inputs,
     encode_corpus,
     load_experiment_data,
     measure_timings,
@@ -24,6 +23,8 @@ from instructlin.experiment import (
 )
 from instructlin.metrics import kmeans_labels
 from instructlin.projection import shared_projection
+from instructlin.report import amortised_inputs
+from instructlin.sampling import train_test_indices
 from instructlin.timing import pipeline_costs
 
 
@@ -78,7 +79,7 @@ def embeddings(config: ExperimentConfig) -> tuple[np.ndarray, dict[str, np.ndarr
 
 
 def split(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
-    return train_test_indices(dataset(config), train_fraction=config.train_fraction, seed=config.seed)
+    return train_test_indices(dataset(config), train_size=config.train_size, seed=config.seed)
 
 
 def _untimed(config: ExperimentConfig) -> ExperimentConfig:

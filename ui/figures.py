@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,12 +77,41 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
     return fig
 
 
-def ridge_cv_curve(alphas: Sequence[float], scores: Sequence[float], chosen: float) -> go.Figure:
-    """Cross-validated held-out cosine against the ridge strength, with the chosen alpha marked."""
-    fig = go.Figure(go.Scatter(x=list(alphas), y=list(scores), mode="lines+markers", name="CV cosine"))
-    fig.add_vline(x=chosen, line_dash="dash", annotation_text=f"alpha = {chosen:.3g}")
-    fig.update_layout(height=300, xaxis_type="log", xaxis_title="alpha", yaxis_title="held-out cosine",
-                      margin={"t": 20, "b": 10})
+def cv_tradeoff(cv_results: Sequence[Mapping[str, Any]], chosen: str) -> go.Figure:
+    """Each CV candidate's held-out cosine against its neighbourhood agreement, the chosen one marked.
+
+    The two criteria disagree on few pairs: this is where fidelity and clustering trade off."""
+    def label(r: Mapping[str, Any]) -> str:
+        size = "" if r.get("size") is None else f" {'k' if r['method'] == 'pca-ridge' else 'r'}={r['size']}"
+        return f"{r['method']}{size} prior={r['prior']} alpha={r['alpha']:g}"
+
+    fig = go.Figure()
+    for method in sorted({r["method"] for r in cv_results}):
+        rows = [r for r in cv_results if r["method"] == method]
+        fig.add_trace(go.Scatter(
+            x=[r["cosine"] for r in rows], y=[r["neighbours"] for r in rows], mode="markers",
+            name=method, text=[label(r) for r in rows], hovertemplate="%{text}<extra></extra>"))
+    best = max(cv_results, key=lambda r: r["neighbours"])
+    fig.add_trace(go.Scatter(x=[best["cosine"]], y=[best["neighbours"]], mode="markers",
+                             marker={"symbol": "star", "size": 16, "color": "black"},
+                             name=f"chosen: {chosen}", hoverinfo="skip"))
+    fig.update_layout(height=340, xaxis_title="held-out cosine with the teacher (CV)",
+                      yaxis_title="held-out 10-NN agreement (CV)", margin={"t": 20, "b": 10},
+                      legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def learning_curve(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
+    """Retention of the teacher's V-measure against the number of teacher-encoded texts."""
+    fig = go.Figure()
+    for selection in sorted({r["selection"] for r in rows}):
+        sub = sorted((r for r in rows if r["selection"] == selection), key=lambda r: r["n_train"])
+        fig.add_trace(go.Scatter(
+            x=[r["n_train"] for r in sub], y=[r["retention"] for r in sub], mode="lines+markers",
+            name=selection, error_y={"type": "data", "array": [r["retention_sd"] for r in sub]}))
+    fig.add_hline(y=0.9, line_dash="dot", annotation_text="90 % of the teacher")
+    fig.update_layout(height=320, xaxis_type="log", xaxis_title="texts given a teacher pass",
+                      yaxis_title="retention (mean over splits)", margin={"t": 20, "b": 10})
     return fig
 
 

@@ -1,0 +1,103 @@
+"""The JSON record of an experiment: headline numbers, the chosen map, splits and costs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from instructlin.timing import Timing, pipeline_costs, speedup_map_only
+
+if TYPE_CHECKING:
+    from instructlin.experiment import ExperimentResult, InstructionResult
+
+
+def mean_sd(values: list[float | None]) -> dict[str, float | None]:
+    """Mean and sd of the defined values (``None`` where none is defined), and how many counted."""
+    kept = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if not kept:
+        return {"mean": None, "sd": None, "n": 0}
+    return {"mean": float(np.mean(kept)), "sd": float(np.std(kept)), "n": len(kept)}
+
+
+def amortised_inputs(timings: dict[str, Timing], *, n_train: int, n_test: int) -> dict[str, float]:
+    """Per-corpus costs from the test-part timings (encoding time scales with the row count)."""
+    per_text_base = timings["encode_base"].median_s / n_test
+    per_text_instr = timings["encode_instructed"].median_s / n_test
+    return {
+        "encode_base_all_s": per_text_base * (n_train + n_test),
+        "encode_instructed_all_s": per_text_instr * (n_train + n_test),
+        "encode_instructed_train_s": per_text_instr * n_train,
+        "fit_s": timings["fit"].median_s,
+        "map_s": timings["map"].median_s,
+    }
+
+
+def marginal_cost(timings: dict[str, Timing], *, n_train: int, n_test: int) -> dict[str, float]:
+    """One new instruction on precomputed base embeddings: teacher pass over the train texts + fit
+    + map of the rest, against re-encoding every text with the instruction."""
+    parts = amortised_inputs(timings, n_train=n_train, n_test=n_test)
+    instructlin_s = parts["encode_instructed_train_s"] + parts["fit_s"] + parts["map_s"]
+    return {"reencode_s": parts["encode_instructed_all_s"], "instructlin_s": instructlin_s,
+            "speedup": parts["encode_instructed_all_s"] / max(instructlin_s, 1e-12)}
+
+
+def map_record(result: InstructionResult) -> dict[str, Any]:
+    """What the map is and how it was chosen (the CV scores of every candidate)."""
+    model = result.map
+    return {"method": model.method_, "prior": model.prior_, "alpha": model.alpha_,
+            "size": model.size_, "describe": model.describe(), "criterion": model.criterion,
+            "cv_results": model.cv_results_}
+
+
+def experiment_record(result: ExperimentResult) -> dict[str, Any]:
+    """The CLI's JSON: the first instruction's headline numbers plus every instruction."""
+    main = result.primary
+    own = main.scores[main.aspect]
+    n_train, n_test = int(len(result.train_idx)), int(len(result.test_idx))
+    out: dict[str, Any] = {
+        "encoder": result.encoder,
+        "device": result.device,
+        "dim": result.dim,
+        "data": result.config.data,
+        "n_train": n_train,
+        "n_test": n_test,
+        "selection": result.config.selection,
+        "aspect": main.aspect,
+        "instruction": main.instruction,
+        "method": result.config.method,
+        "alpha": main.map.alpha_,
+        "map": map_record(main),
+        "v_measure": {k: getattr(own, k).to_dict() for k in ("base", "mapped", "instructed")},
+        "retention": own.retention,
+        "gap_closed": own.gap_closed,
+        "cosine": {"base": main.cosine_base["mean"], "mapped": main.cosine_mapped["mean"]},
+        "cosine_median": {"base": main.cosine_base["median"], "mapped": main.cosine_mapped["median"]},
+        "knn10_overlap": {"base": main.knn_overlap_base, "mapped": main.knn_overlap_mapped},
+        "knn_accuracy": main.knn_accuracy,
+        "ndcg10": main.ndcg10,
+        "per_instruction": [
+            {"aspect": r.aspect, "instruction": r.instruction, "map": r.map.describe(),
+             "v_measure": {a: s.to_dict() for a, s in r.scores.items()},
+             "knn_accuracy": r.knn_accuracy, "ndcg10": r.ndcg10,
+             **({"splits": r.splits} if r.splits else {})}
+            for r in result.instructions
+        ],
+        "cross_instruction_v_measure": result.cross_instruction_matrix(),
+        "config": asdict(result.config),
+    }
+    if main.splits:
+        out["splits"] = main.splits
+    if main.timings:
+        t = {k: v.median_s for k, v in main.timings.items()}
+        out["timings_s"] = {k: t[k] for k in ("encode_base", "encode_instructed", "fit", "map")}
+        out["timing_details"] = {k: v.params for k, v in main.timings.items()}
+        out["speedup_map_vs_reencode"] = speedup_map_only(t["encode_instructed"], t["map"])
+        out["marginal_speedup"] = marginal_cost(main.timings, n_train=n_train, n_test=n_test)
+        n = result.config.n_instructions
+        reencode, mapped = pipeline_costs(n, **amortised_inputs(main.timings, n_train=n_train,
+                                                                n_test=n_test))
+        out["speedup_amortised"] = {"n_instructions": n, "reencode_s": reencode,
+                                    "instructlin_s": mapped, "speedup": reencode / mapped}
+    return out

@@ -1,0 +1,139 @@
+"""Closed-form affine maps ``Y ~ X @ W + b``: ridge, reduced-rank ridge, ridge on a PCA basis, Procrustes.
+
+Every solver returns ``(W, b)`` with ``W`` of shape (d_in, d_out). The ridge family shares one
+form: features ``F`` (the base rows, or their coordinates in a PCA basis learned from unpaired
+base rows), a prior ``P`` (identity: learn the residual ``Y - X``; zero: learn ``Y``), a ridge
+penalty and an optional rank limit on the learned part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+
+class Prior(str, Enum):
+    """What ridge shrinks the matrix toward: the identity (residual form) or zero."""
+
+    IDENTITY = "identity"
+    ZERO = "zero"
+
+
+@dataclass(frozen=True)
+class PCABasis:
+    """Mean and principal directions (k, d) of base embeddings, learned without any teacher."""
+
+    mean: np.ndarray
+    components: np.ndarray
+
+    def project(self, X: np.ndarray, k: int) -> np.ndarray:
+        """Coordinates of the rows of ``X`` along the first ``k`` directions."""
+        return (X - self.mean) @ self.components[:k].T
+
+
+def pca_basis(X: np.ndarray, n_components: int, *, seed: int = 0) -> PCABasis:
+    """The top principal directions of ``X`` (randomised SVD when only a few are wanted)."""
+    from sklearn.utils.extmath import randomized_svd
+
+    X = np.asarray(X, dtype=np.float64)
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    k = max(1, min(n_components, *Xc.shape))
+    if 2 * k >= min(Xc.shape):
+        _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
+        return PCABasis(mean, Vt[:k].copy())
+    _, _, Vt = randomized_svd(Xc, k, n_oversamples=20, n_iter=5, random_state=seed)
+    return PCABasis(mean, Vt)
+
+
+def alpha_scale(F: np.ndarray) -> float:
+    """The mean squared singular value of centred ``F``: relative alphas are multiples of it."""
+    Fc = F - F.mean(axis=0)
+    return max(float(np.sum(Fc**2)) / max(1, min(Fc.shape)), 1e-12)
+
+
+@dataclass(frozen=True)
+class RidgeProblem:
+    """One ridge problem factored once (thin SVD of the centred features) for many alphas and ranks."""
+
+    f_mean: np.ndarray
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+    s: np.ndarray
+    Vt: np.ndarray
+    UtR: np.ndarray  # U^T times the centred residual that the ridge part learns
+    prior: Prior
+
+    @classmethod
+    def build(cls, F: np.ndarray, X: np.ndarray, Y: np.ndarray, prior: Prior) -> RidgeProblem:
+        f_mean, x_mean, y_mean = F.mean(axis=0), X.mean(axis=0), Y.mean(axis=0)
+        target = Y - y_mean
+        if prior is Prior.IDENTITY:
+            target = target - (X - x_mean)
+        U, s, Vt = np.linalg.svd(F - f_mean, full_matrices=False)
+        return cls(f_mean, x_mean, y_mean, s, Vt, U.T @ target, prior)
+
+    def _rank_projection(self, alpha: float, rank: int | None) -> np.ndarray | None:
+        """With ``rank``: the top-r output directions of the fitted values (reduced-rank ridge)."""
+        if rank is None or rank >= min(self.UtR.shape):
+            return None
+        fitted = (self.s**2 / (self.s**2 + alpha))[:, None] * self.UtR
+        _, _, Wt = np.linalg.svd(fitted, full_matrices=False)
+        return Wt[:rank]
+
+    def coefficients(self, alpha: float, rank: int | None = None) -> np.ndarray:
+        """Feature-space coefficients ``B`` (p, d_out); with ``rank``, the best rank-r part of the fit."""
+        B = self.Vt.T @ ((self.s / (self.s**2 + alpha))[:, None] * self.UtR)
+        top = self._rank_projection(alpha, rank)
+        return B if top is None else (B @ top.T) @ top
+
+    def predict(self, F: np.ndarray, X: np.ndarray, alpha: float, rank: int | None = None) -> np.ndarray:
+        """Predictions for new rows (features ``F``, base ``X``) without forming the d x d matrix."""
+        A = ((F - self.f_mean) @ self.Vt.T) * (self.s / (self.s**2 + alpha))
+        learned = A @ self.UtR
+        top = self._rank_projection(alpha, rank)
+        if top is not None:
+            learned = (learned @ top.T) @ top
+        prior = X - self.x_mean if self.prior is Prior.IDENTITY else 0.0
+        return self.y_mean + prior + learned
+
+
+def affine_from_features(
+    problem: RidgeProblem, B: np.ndarray, d_in: int, basis: PCABasis | None, k: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold features, prior and centring into one ``(W, b)`` acting on raw base rows."""
+    W = basis.components[:k].T @ B if basis is not None else B.copy()
+    if problem.prior is Prior.IDENTITY:
+        W = W + np.eye(d_in)
+    # predict(x) = y_mean + P(x - x_mean) + (f(x) - f_mean) B, and f is affine in x
+    b = problem.y_mean - problem.x_mean @ W
+    return W, b
+
+
+def ridge_solution(
+    X: np.ndarray, Y: np.ndarray, alpha: float, prior: Prior, *, rank: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form ridge ``argmin |XW + b - Y|^2 + alpha |W - P|^2``, ``P`` = I or 0; ``rank`` limits
+    ``W - P`` to its best rank-r part (reduced-rank ridge)."""
+    problem = RidgeProblem.build(X, X, Y, Prior(prior))
+    return affine_from_features(problem, problem.coefficients(alpha, rank), X.shape[1], None, None)
+
+
+def pca_ridge_solution(
+    X: np.ndarray, Y: np.ndarray, alpha: float, prior: Prior, *, basis: PCABasis, n_components: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge from the first ``n_components`` PCA coordinates of the base rows into the target."""
+    F = basis.project(X, n_components)
+    problem = RidgeProblem.build(F, X, Y, Prior(prior))
+    B = problem.coefficients(alpha)
+    return affine_from_features(problem, B, X.shape[1], basis, n_components)
+
+
+def procrustes_solution(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Orthogonal ``W`` and bias ``b`` minimising ``|XW + b - Y|`` (centred Procrustes)."""
+    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
+    U, _, Vt = np.linalg.svd((X - x_mean).T @ (Y - y_mean))
+    W = U @ Vt
+    return W, y_mean - x_mean @ W

@@ -1,0 +1,98 @@
+"""The few-pair estimators (reduced-rank, pca-ridge) and label-free selection (``method="auto"``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instructlin.data import load_demo
+from instructlin.mapping import InstructionMap
+from instructlin.metrics import kmeans_v_measure
+from instructlin.sampling import train_test_indices
+
+TEACHER = Path(__file__).resolve().parents[1] / "data" / "teacher"
+
+
+def test_reduced_rank_learns_a_planted_rank_two_residual():
+    rng = np.random.default_rng(0)
+    d = 64
+    U, V = rng.normal(size=(d, 2)), rng.normal(size=(d, 2))
+
+    def pairs(n):
+        X = rng.normal(size=(n, d))
+        return X, X + 0.3 * (X @ U) @ V.T + 0.5 * rng.normal(size=(n, d))
+
+    X, Y = pairs(40)
+    X_test, Y_test = pairs(400)
+    low = InstructionMap("reduced-rank", rank=2, prior="identity", alpha=1.0).fit(X, Y)
+    full = InstructionMap("ridge", prior="identity", alpha=1.0).fit(X, Y)
+    assert np.linalg.matrix_rank(low.coef_.T - np.eye(d), tol=1e-5) == 2
+    assert np.linalg.matrix_rank(full.coef_.T - np.eye(d), tol=1e-5) > 30
+    assert low.score(X_test, Y_test) > full.score(X_test, Y_test) + 0.01
+    assert low.describe().startswith("reduced-rank r=2 prior=identity")
+
+
+def _two_facets(rng, n, A, C, T):
+    """Base rows driven by facet z (strong) and f (weak); the teacher by f: a strong instruction."""
+    z, f = rng.integers(0, 6, n), rng.integers(0, 6, n)
+    X = 1.5 * A[z] + 0.8 * C[f] + rng.normal(size=(n, A.shape[1]))
+    Y = T[f] + 0.3 * A[z] + 0.5 * rng.normal(size=(n, A.shape[1]))
+    return X, Y, f
+
+
+def test_pca_ridge_uses_the_unpaired_base_rows():
+    rng = np.random.default_rng(0)
+    A, C, T = (rng.normal(size=(6, 128)) for _ in range(3))
+    unpaired, _, _ = _two_facets(rng, 3000, A, C, T)
+    X, Y, _ = _two_facets(rng, 30, A, C, T)
+    X_test, _, f_test = _two_facets(rng, 600, A, C, T)
+
+    def v(model):
+        return kmeans_v_measure(model.transform(X_test), f_test).mean
+
+    with_corpus = InstructionMap("pca-ridge", prior="zero").fit(X, Y, X_unpaired=unpaired)
+    pairs_only = InstructionMap("pca-ridge", prior="zero").fit(X, Y)
+    identity_ridge = InstructionMap("ridge", prior="identity").fit(X, Y)
+    assert v(with_corpus) > 0.95
+    assert v(with_corpus) > v(pairs_only) + 0.05
+    assert v(with_corpus) > v(identity_ridge) + 0.05
+    assert with_corpus.method_ == "pca-ridge" and with_corpus.size_ in (4, 8, 16)
+    with pytest.raises(ValueError, match="X_unpaired has shape"):
+        InstructionMap("pca-ridge").fit(X, Y, X_unpaired=unpaired[:, :10])
+
+
+@pytest.mark.parametrize(("key", "value"), [("rank", 0), ("n_components", -3), ("alpha", float("nan"))])
+def test_bad_sizes_and_alphas_are_refused_by_name(key, value):
+    X = np.random.default_rng(0).normal(size=(20, 8))
+    method = {"rank": "reduced-rank", "n_components": "pca-ridge", "alpha": "ridge"}[key]
+    with pytest.raises(ValueError, match=f"{key} must be a positive number or 'auto'"):
+        InstructionMap(method, **{key: value}).fit(X, X)
+
+
+def _gemma(aspect):
+    """EmbeddingGemma-300m embeddings of the demo corpus shipped in data/teacher (see its manifest)."""
+    return np.load(TEACHER / "base.npy"), np.load(TEACHER / f"{aspect}.npy")
+
+
+def test_auto_carries_a_real_teachers_strong_location_effect():
+    """On EmbeddingGemma's location instruction, 58 pairs: auto keeps >= 90 % of the teacher's
+    V-measure where the old default (identity ridge, alpha by cosine) kept far less."""
+    demo = load_demo()
+    base, teacher = _gemma("location")
+    labels = demo.labels["location"]
+    train, test = train_test_indices(demo, train_size=0.2, seed=42)
+    v_teacher = kmeans_v_measure(teacher[test], labels[test]).mean
+
+    def retention(model):
+        model.fit(base[train], teacher[train], X_unpaired=base)
+        return kmeans_v_measure(model.transform(base[test]), labels[test]).mean / v_teacher
+
+    auto = InstructionMap()
+    assert retention(auto) > 0.9
+    old_default = InstructionMap("ridge", prior="identity", criterion="cosine")
+    assert retention(auto) > retention(old_default) + 0.1
+    assert auto.prior_ == "zero" and {r["method"] for r in auto.cv_results_} == {"ridge", "pca-ridge"}
+    chosen = max(auto.cv_results_, key=lambda r: r["neighbours"])
+    assert (chosen["method"], chosen["size"]) == (auto.method_, auto.size_)
