@@ -34,10 +34,6 @@ class Candidate:
     size: int | None = None
     absolute: bool = False  # alpha given by the user as is, not relative
 
-    def label(self) -> str:
-        size = "" if self.size is None else f" {'k' if self.method == 'pca-ridge' else 'r'}={self.size}"
-        return f"{self.method}{size} prior={self.prior} alpha={self.alpha:g}"
-
 
 @dataclass(frozen=True)
 class CVScore:

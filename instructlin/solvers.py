@@ -1,4 +1,4 @@
-"""Closed-form affine maps ``Y ~ X @ W + b``: ridge, reduced-rank ridge, ridge on a PCA basis, Procrustes.
+"""Closed-form affine maps ``Y ~ X @ W + b``: the ridge family (factored once) and Procrustes.
 
 Every solver returns ``(W, b)`` with ``W`` of shape (d_in, d_out). The ridge family shares one
 form: features ``F`` (the base rows, or their coordinates in a PCA basis learned from unpaired
@@ -110,25 +110,6 @@ def affine_from_features(
     # predict(x) = y_mean + P(x - x_mean) + (f(x) - f_mean) B, and f is affine in x
     b = problem.y_mean - problem.x_mean @ W
     return W, b
-
-
-def ridge_solution(
-    X: np.ndarray, Y: np.ndarray, alpha: float, prior: Prior, *, rank: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Closed-form ridge ``argmin |XW + b - Y|^2 + alpha |W - P|^2``, ``P`` = I or 0; ``rank`` limits
-    ``W - P`` to its best rank-r part (reduced-rank ridge)."""
-    problem = RidgeProblem.build(X, X, Y, Prior(prior))
-    return affine_from_features(problem, problem.coefficients(alpha, rank), X.shape[1], None, None)
-
-
-def pca_ridge_solution(
-    X: np.ndarray, Y: np.ndarray, alpha: float, prior: Prior, *, basis: PCABasis, n_components: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ridge from the first ``n_components`` PCA coordinates of the base rows into the target."""
-    F = basis.project(X, n_components)
-    problem = RidgeProblem.build(F, X, Y, Prior(prior))
-    B = problem.coefficients(alpha)
-    return affine_from_features(problem, B, X.shape[1], basis, n_components)
 
 
 def procrustes_solution(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
