@@ -24,7 +24,7 @@ from instructlin.experiment import (
 from instructlin.metrics import kmeans_labels
 from instructlin.projection import shared_projection
 from instructlin.report import amortised_inputs
-from instructlin.sampling import train_test_indices
+from instructlin.sampling import Selection, select_train_rows
 from instructlin.timing import pipeline_costs
 
 
@@ -79,7 +79,9 @@ def embeddings(config: ExperimentConfig) -> tuple[np.ndarray, dict[str, np.ndarr
 
 
 def split(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
-    return train_test_indices(dataset(config), train_size=config.train_size, seed=config.seed)
+    base = None if config.selection == Selection.RANDOM.value else embeddings(config)[0]
+    return select_train_rows(dataset(config), base, train_size=config.train_size,
+                             selection=config.selection, seed=config.seed)
 
 
 def _untimed(config: ExperimentConfig) -> ExperimentConfig:
