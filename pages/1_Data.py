@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from instructlin.data import SUPPORTED_SUFFIXES, read_table
-from ui import cached, figures, page, state
+from instructlin.data import read_table
+from ui import access, cached, figures, page, state
+from ui.text import code, plain
 
 page.setup("Data", ":material/table_view:")
 
@@ -51,10 +52,10 @@ def _guess_text(head: pd.DataFrame) -> str:
 
 
 def _head(path: Path) -> pd.DataFrame:
-    with page.guard(f"Reading {path.name}"):
+    with page.guard(f"Reading {plain(path.name)}"):
         frame = read_table(path, nrows=20)
     if len(frame.columns) < 2:
-        st.error(f"{path.name} has {len(frame.columns)} column(s); it needs a text column and at least "
+        st.error(f"{plain(path.name)} has {len(frame.columns)} column(s); it needs a text column and at least "
                  "one label column.")
         st.stop()
     return frame
@@ -73,18 +74,30 @@ elif source == "NYTClustering (online)":
     st.caption("NYTClustering (InBedder) is downloaded from the Hugging Face hub at a pinned revision; "
                "2,160 articles. Offline it cannot be had: pick the demo or a local file instead.")
 elif source == "Research corpora / a folder":
-    folder = st.sidebar.text_input("Folder with CSV / Parquet / JSONL files", key="w:folder",
-                                   value=str(state.SHARED_DATASETS) if state.SHARED_DATASETS.exists() else "")
-    root = Path(folder).expanduser() if folder else None
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES) \
-        if root and root.is_dir() else []
-    if not files:
-        st.info("Name a folder that holds CSV / Parquet / JSONL files (the research corpora live in "
-                "`../shared/datasets/` beside the repository when present).")
+    roots = access.data_roots()
+    if not roots:
+        st.info(access.DATA_ROOTS_HELP, icon=":material/lock:")
         st.stop()
-    names = [str(p.relative_to(root)) for p in files]
+    folder = st.sidebar.text_input("Folder with CSV / Parquet / JSONL files", key="w:folder", value=str(roots[0]),
+                                   help="Inside one of the folders this server allows: "
+                                        f"{', '.join(str(r) for r in roots)}. A relative name is taken "
+                                        "inside the first.")
+    try:
+        root = access.resolve_inside(folder or roots[0], roots)
+    except access.OutsideRootsError:
+        st.error(f"{code(folder)} is outside the folders this server lets visitors read: "
+                 f"{', '.join(code(r) for r in roots)}. Name a folder inside one of them.")
+        st.stop()
+    listing = access.list_tables(root) if root.is_dir() else access.Listing((), False)
+    if not listing.files:
+        st.info(f"{code(folder)} holds no CSV / Parquet / JSONL files. Name a folder inside "
+                f"{', '.join(code(r) for r in roots)} that does.")
+        st.stop()
+    if listing.truncated:
+        st.sidebar.caption(f"Showing the first {len(listing.files)} files only; name a sub-folder to see others.")
+    names = [str(p.relative_to(root)) for p in listing.files]
     chosen = st.sidebar.selectbox("File", names, index=names.index(str(Path(spec).relative_to(root)))
-                                  if spec.startswith(str(root)) and Path(spec) in files else 0)
+                                  if Path(spec) in listing.files else 0)
     choose_columns(root / chosen)
 else:
     upload = st.sidebar.file_uploader("CSV, Parquet or JSONL (at most 50 MB)",
@@ -95,11 +108,11 @@ else:
     if upload is not None:
         content = upload.getvalue()
         if len(content) == 0:
-            st.error(f"{upload.name} is empty (0 bytes). Upload a file with a header and rows.")
+            st.error(f"{plain(upload.name)} is empty (0 bytes). Upload a file with a header and rows.")
             st.stop()
         if len(content) > state.MAX_UPLOAD_BYTES:
-            st.error(f"{upload.name} is {len(content) / 2**20:.0f} MB; the limit is 50 MB. "
-                     "Sample it first, or point the 'Research corpora / a folder' source at it.")
+            st.error(f"{plain(upload.name)} is {len(content) / 2**20:.0f} MB; the limit is 50 MB. Sample it "
+                     "first, or ask the person who runs the app to put it in a folder the folder source reads.")
             st.stop()
         st.session_state["upload_name"] = upload.name
         spec = str(state.save_upload(upload.name, content))
@@ -112,8 +125,8 @@ state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**
 config = page.current_config()
 data = cached.dataset(config)
 st.success(f"**{state.dataset_label(config.data)}** · {len(data)} texts · label columns: "
-           f"{', '.join(f'`{a}` ({len(np.unique(data.labels[a]))} classes)' for a in data.aspects)}"
-           f"{f' · sampled {n_per_class} per class of `{data.aspects[0]}`' if n_per_class else ''}")
+           f"{', '.join(f'{code(a)} ({len(np.unique(data.labels[a]))} classes)' for a in data.aspects)}"
+           f"{f' · sampled {n_per_class} per class of {code(data.aspects[0])}' if n_per_class else ''}")
 
 st.subheader("Example texts")
 examples = pd.DataFrame({"text": [t[:300] + ("…" if len(t) > 300 else "") for t in data.texts],

@@ -7,25 +7,35 @@ import streamlit as st
 
 from instructlin.cache import EmbeddingCache, embedding_key
 from instructlin.metrics import cosine_summary
-from ui import cached, page, state
+from ui import access, cached, page, state
+from ui.text import code
 
 page.setup("Embeddings", ":material/scatter_plot:")
 
-ENCODERS = ("auto", "minilm", "qwen3", "a local folder")
+OTHER = "another model (folder or hub id)"
+ENCODERS = (*access.NAMED_ENCODERS, OTHER)
 DEVICES = ("auto", "cpu", "cuda")
 CUSTOM = "(free text)"
 
 name = state.get("encoder")
 if "w:encoder_choice" not in st.session_state:
-    st.session_state["w:encoder_choice"] = name if name in ENCODERS else "a local folder"
+    st.session_state["w:encoder_choice"] = name if name in ENCODERS else OTHER
 choice = st.sidebar.selectbox("Encoder", ENCODERS, key="w:encoder_choice",
                               help="auto: Qwen3-Embedding-0.6B when it can be had, else MiniLM (offline).")
-if choice == "a local folder":
-    folder = st.sidebar.text_input("sentence-transformers folder", value="" if name in ENCODERS else name)
-    if not folder:
-        st.info("Name a local sentence-transformers folder in the sidebar, or pick a named encoder.")
+if choice == OTHER:
+    if not access.custom_encoders_enabled():
+        st.info(access.ENCODER_HELP, icon=":material/lock:")
         st.stop()
-    state.put("encoder", folder)
+    typed = st.sidebar.text_input("Model folder or hub id (sentence-transformers)", key="w:encoder_text",
+                                  value="" if name in ENCODERS else name).strip()
+    if not typed:
+        st.info("Name a sentence-transformers model in the sidebar, or pick a named encoder.")
+        st.stop()
+    refusal = access.encoder_refusal(typed)
+    if refusal is not None:
+        st.error(f"{code(typed)} cannot be loaded on this server. {refusal}")
+        st.stop()
+    state.put("encoder", typed)
 else:
     state.put("encoder", choice)
 state.widget(st.sidebar.selectbox, "Device", "device", options=DEVICES)
@@ -43,14 +53,14 @@ for aspect in data.aspects:
     if key not in st.session_state:
         st.session_state[key] = current if current in options else CUSTOM
     left, right = st.columns([2, 3])
-    preset = left.selectbox(f"`{aspect}`: preset", options, key=key)
+    preset = left.selectbox(f"{code(aspect)}: preset", options, key=key)
     if preset == CUSTOM:
-        text = right.text_input(f"`{aspect}`: your instruction", value=current, key=f"w:text:{aspect}")
+        text = right.text_input(f"{code(aspect)}: your instruction", value=current, key=f"w:text:{aspect}")
     else:
-        text = right.text_input(f"`{aspect}`: instruction", value=preset, disabled=True,
+        text = right.text_input(f"{code(aspect)}: instruction", value=preset, disabled=True,
                                 key=f"w:shown:{aspect}:{preset}")
     if not text.strip():
-        st.error(f"The instruction for `{aspect}` is empty; write one (e.g. 'Identify the {aspect} "
+        st.error(f"The instruction for {code(aspect)} is empty; write one (e.g. 'Identify the {aspect} "
                  "of the given text') or pick a preset.")
         st.stop()
     chosen[aspect] = text.strip()
@@ -63,7 +73,7 @@ cache = EmbeddingCache.in_cache_dir(config.cache_dir)
 wanted = [("base", None)] + [(a, i) for a, i in config.instructions]
 have = {label: cache.path_for(embedding_key(encoder, data.texts, instr)).exists() for label, instr in wanted}
 st.markdown("**In the cache for these texts:** " + " · ".join(
-    f"`{label}` {'cached' if ok else 'missing'}" for label, ok in have.items()))
+    f"{code(label)} {'cached' if ok else 'missing'}" for label, ok in have.items()))
 
 if all(have.values()):
     st.success("Everything is cached; the other pages load it instantly.")
@@ -79,7 +89,7 @@ if all(have.values()) or st.session_state.get("encode"):
     base, instructed = cached.embeddings(config)
     shifts = {a: cosine_summary(base, instructed[a])["mean"] for a in instructed}
     st.markdown("**Mean cosine of instructed to base embeddings** (1.0 = the instruction changed nothing): "
-                + " · ".join(f"`{a}` {c:.3f}" for a, c in shifts.items()))
+                + " · ".join(f"{code(a)} {c:.3f}" for a, c in shifts.items()))
 
 st.subheader("What is cached on disk")
 entries = cache.entries()

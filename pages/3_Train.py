@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from instructlin.archive import MapArchiveError, unpack_map_archive
 from instructlin.experiment import encoder_metadata, evaluate_instruction
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import row_cosine
 from ui import cached, figures, page, state
+from ui.text import code, plain
 from ui.training import TrainingJob
 
 page.setup("Train", ":material/model_training:")
@@ -51,7 +53,7 @@ def show_metrics(result) -> None:
     cols[2].metric("10-NN overlap, mapped", f"{result.knn_overlap_mapped:.2f}",
                    delta=f"{result.knn_overlap_mapped - result.knn_overlap_base:+.2f} vs base")
     cols[3].metric("V-measure, mapped", f"{own.mapped.mean:.3f}",
-                   help=f"against `{result.aspect}` labels; base {own.base.mean:.3f} · "
+                   help=f"against {code(result.aspect)} labels; base {own.base.mean:.3f} · "
                         f"instructed {own.instructed.mean:.3f}")
     cols[4].metric("Retention", "n/a" if own.retention is None else f"{own.retention:.1%}")
 
@@ -122,13 +124,10 @@ upload = st.file_uploader("A map .zip from this page (model.safetensors + config
                           key="map_upload")
 if upload is not None:
     with page.guard("Loading the map"), tempfile.TemporaryDirectory() as tmp:
-        try:
-            with zipfile.ZipFile(io.BytesIO(upload.getvalue())) as archive:
-                for name in (WEIGHTS_FILE, CONFIG_FILE):  # only these two names: no path from the zip
-                    (Path(tmp) / name).write_bytes(archive.read(name))
-        except (zipfile.BadZipFile, KeyError) as err:
-            raise ValueError(f"{upload.name} is not a map archive ({err}); it needs {WEIGHTS_FILE} "
-                             f"and {CONFIG_FILE} at the top level. Download one above.") from None
+        try:  # sizes are checked against config.json before anything unpacks; only the two known names
+            unpack_map_archive(io.BytesIO(upload.getvalue()), tmp)
+        except MapArchiveError as err:
+            raise ValueError(f"{plain(upload.name)} was refused. {err} Download a map above.") from None
         loaded = InstructionMap.load(tmp)
     encoder = cached.encoder_for(config)
     with page.guard("Checking the map"):
@@ -137,6 +136,7 @@ if upload is not None:
     start = time.perf_counter()
     mapped = loaded.transform(base[test])
     cosine = row_cosine(mapped, instructed[aspect][test]).mean()
-    st.success(f"{upload.name}: d={loaded.n_features_in_}, fitted for "
-               f"{loaded.metadata_.get('aspect', '?')!r}; mapped {len(test)} texts in "
-               f"{(time.perf_counter() - start) * 1e3:.1f} ms, held-out cosine to `{aspect}` {cosine:.4f}.")
+    fitted_for = loaded.metadata_.get("aspect", "?") if isinstance(loaded.metadata_, dict) else "?"
+    st.success(f"{plain(upload.name)}: d={loaded.n_features_in_}, fitted for "
+               f"{code(fitted_for)}; mapped {len(test)} texts in "
+               f"{(time.perf_counter() - start) * 1e3:.1f} ms, held-out cosine to {code(aspect)} {cosine:.4f}.")

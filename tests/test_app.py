@@ -110,9 +110,10 @@ def test_data_page_upload_picks_text_and_label_columns(monkeypatch):
     assert "the limit is 50 MB" in at.error[0].value
 
 
-def test_data_page_research_folder(tmp_path):
+def test_data_page_research_folder(tmp_path, monkeypatch):
     rows = "\n".join(f"text number {i},{'ab'[i % 2]}" for i in range(12))
     (tmp_path / "mine.csv").write_text(f"text,cluster\n{rows}\n", encoding="utf-8")
+    monkeypatch.setenv("INSTRUCTLIN_DATA_ROOTS", str(tmp_path))  # local folders are off unless the operator lists them
     at = app("pages/1_Data.py")
     at.radio(key="w:source").set_value("Research corpora / a folder").run()
     at.text_input(key="w:folder").set_value(str(tmp_path)).run()

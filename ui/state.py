@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -10,11 +9,11 @@ from typing import Any
 
 import streamlit as st
 
-from instructlin.atomic import atomic_write
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
+from ui import access, uploads
+from ui.text import code, plain
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "instructlin-uploads"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
@@ -47,7 +46,7 @@ PRESETS = (
 
 
 def init() -> None:
-    """Fill missing choices with defaults (or the address bar's values) for this session."""
+    """Fill missing choices with defaults (or the address bar's values), then refuse what the server forbids."""
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
             raw = st.query_params.get(key)
@@ -56,6 +55,25 @@ def init() -> None:
                     else (dict(value) if isinstance(value, dict) else value)
             except ValueError:
                 st.session_state[key] = value
+    _enforce_access()
+
+
+def _enforce_access() -> None:
+    """A data spec or encoder this server does not allow (address bar, old session) falls back, visibly."""
+    encoder = str(st.session_state["encoder"])
+    refusal = access.encoder_refusal(encoder)
+    if refusal is not None:
+        st.session_state["encoder"] = DEFAULTS["encoder"]
+        st.session_state.pop("w:encoder_choice", None)
+        st.warning(f"The encoder {code(encoder)} was refused, so the default encoder "
+                   f"`{DEFAULTS['encoder']}` is used. {refusal}", icon=":material/block:")
+    spec = str(st.session_state["data"])
+    if not access.data_spec_allowed(spec, UPLOAD_DIR):
+        for key in ("data", "text_column", "label_columns", "drop_empty"):
+            st.session_state[key] = DEFAULTS[key]
+        st.warning(f"The data choice {code(spec)} was refused: it is not the demo corpus, NYTClustering, an "
+                   "upload, or a table under the folders this server allows. The demo corpus is used.",
+                   icon=":material/block:")
 
 
 def get(key: str) -> Any:
@@ -113,20 +131,15 @@ def config(aspects: list[str] | None = None, **overrides: Any) -> ExperimentConf
 
 
 def save_upload(name: str, content: bytes) -> Path:
-    """Store an upload under its content hash, so the path is a cache key that names the bytes."""
-    suffix = Path(name).suffix.lower()
-    digest = hashlib.sha256(content).hexdigest()[:20]
-    path = UPLOAD_DIR / f"{digest}{suffix}"
-    if not path.exists():  # two tabs may upload at once: each writes its own temp file
-        atomic_write(path, lambda tmp: Path(tmp).write_bytes(content))
-    return path
+    """Store an upload under its content hash (a cache key naming the bytes), the store kept under its cap."""
+    return uploads.store(UPLOAD_DIR, name, content, uploads.cap_bytes())
 
 
 def dataset_label(spec: str) -> str:
-    """A short name for a data spec (uploads are stored under a hash)."""
+    """A short name for a data spec, safe inside Markdown (uploads are stored under a hash)."""
     if spec == "demo":
         return "demo corpus (data/news_demo.csv)"
     path = Path(spec)
     if path.parent == UPLOAD_DIR:
-        return f"uploaded file {st.session_state.get('upload_name', path.name)}"
-    return spec
+        return f"uploaded file {plain(st.session_state.get('upload_name', path.name))}"
+    return plain(spec)
