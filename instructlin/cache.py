@@ -47,6 +47,9 @@ def embedding_key(encoder: Encoder, texts: Sequence[str], instruction: str | Non
         "template": encoder.template,
         "instruction": instruction or "",
         "max_seq_length": str(encoder.max_seq_length),
+        # bf16 on a GPU and fp32 on a CPU give different numbers: never reuse one for the other
+        "device": str(encoder.device).split(":")[0],
+        "dtype": str(getattr(encoder, "dtype", "unknown")),
         "normalize": str(bool(normalize)),
         "texts_sha256": texts_digest(texts),
         "n_texts": str(len(texts)),
@@ -126,7 +129,11 @@ class EmbeddingCache:
         array = encoder.encode(
             list(texts), instruction=instruction, batch_size=batch_size, progress=progress
         )
-        self.save(key, array)
+        try:
+            self.save(key, array)
+        except OSError as err:  # a read-only or misnamed cache must not lose the computed embeddings
+            logger.warning("Cannot write the embedding cache at %s (%s); going on without caching. "
+                           "Set INSTRUCTLIN_CACHE (or --cache-dir) to a writable folder.", self.root, err)
         return array, False
 
     def entries(self) -> list[dict[str, str]]:

@@ -39,9 +39,9 @@ def learning_curve(
     one_label = replace(dataset, labels={aspect: labels})
     rows = []
     for size in sizes:
+        if isinstance(size, int) and size > len(dataset) - 2:
+            continue  # a count larger than the corpus allows: skipped, not an error
         n_train = resolve_train_size(size, len(dataset))
-        if n_train > len(dataset) - 2:
-            continue
         for selection in selections:
             kept, cosines, maps = [], [], []
             for split in range(n_splits):

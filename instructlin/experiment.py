@@ -11,8 +11,8 @@ import numpy as np
 
 from instructlin.cache import EmbeddingCache
 from instructlin.costs import measure_timings
-from instructlin.data import TextDataset, load_dataset, sample_per_class
-from instructlin.encoders import Encoder, load_encoder
+from instructlin.data import DataError, TextDataset, load_dataset, sample_per_class
+from instructlin.encoders import Encoder, check_template, load_encoder
 from instructlin.mapping import InstructionMap
 from instructlin.metrics import (
     AspectScores,
@@ -22,6 +22,7 @@ from instructlin.metrics import (
     knn_overlap,
     ndcg_at_k,
 )
+from instructlin.params import check_experiment_numbers
 from instructlin.report import mean_sd
 from instructlin.sampling import select_train_rows
 from instructlin.timing import Timing
@@ -65,6 +66,11 @@ class ExperimentConfig:
     timing_repeats: int = 3
     timing_max_texts: int = 256
     n_instructions: int = 10
+
+    def __post_init__(self) -> None:
+        check_experiment_numbers(self)
+        if self.instruction_template is not None:
+            check_template(self.instruction_template)
 
 
 @dataclass
@@ -121,6 +127,11 @@ class ExperimentResult:
 
 def resolve_instructions(config: ExperimentConfig, dataset: TextDataset) -> list[tuple[str, str]]:
     """The (aspect, instruction) pairs to run; defaults exist for topic and location."""
+    if not dataset.aspects:
+        raise DataError(
+            f"{dataset.name} has no label column, and scoring needs labels to compare clusters with; "
+            "add one (--label-column NAME), or use `instructlin embed` to encode texts alone."
+        )
     if config.instructions:  # an empty aspect means the first label column
         pairs = [(aspect or dataset.aspects[0], instr) for aspect, instr in config.instructions]
     else:
@@ -245,11 +256,11 @@ def run_experiment(
 ) -> ExperimentResult:
     """Encode base and instructed embeddings (cached), fit on the train part, score the test part."""
     dataset = dataset if dataset is not None else load_experiment_data(config)
+    pairs = resolve_instructions(config, dataset)  # bad aspects fail before the model loads
     encoder = encoder or load_encoder(
         config.encoder, device=config.device, max_seq_length=config.max_seq_length,
         instruction_template=config.instruction_template,
     )
-    pairs = resolve_instructions(config, dataset)
     base, instructed = encode_corpus(config, encoder, dataset, pairs, progress=progress)
     train, test = select_train_rows(dataset, base, train_size=config.train_size,
                                     selection=config.selection, seed=config.seed)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from instructlin.atomic import atomic_write
+from instructlin.atomic import atomic_folder
 
 MAP_FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -17,13 +17,17 @@ FITTED_FIELDS = ("method_", "prior_", "alpha_", "size_", "cv_results_")
 
 
 def save_map(estimator: Any, path: str | Path) -> Path:
-    """Write the weights and the config (parameters, what CV chose and why) atomically."""
+    """Write the weights and the config (parameters, what CV chose and why) together, atomically.
+
+    Both files go into a temp folder beside ``path`` that is then swapped in (old folder renamed away,
+    new one renamed in, old deleted), so a reader never finds new weights beside an old config. Other
+    files already in ``path`` are kept, hard-linked (or copied) into the new folder: see atomic_folder.
+    """
     from safetensors.numpy import save_file
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "coef_")
     folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
     params = {k: v for k, v in estimator.get_params().items() if k != "callback"}
     config = {
         "format_version": MAP_FORMAT_VERSION,
@@ -34,40 +38,89 @@ def save_map(estimator: Any, path: str | Path) -> Path:
         "metadata": estimator.metadata_,
     }
     tensors = {"coef": estimator.coef_, "intercept": estimator.intercept_}
-    atomic_write(folder / WEIGHTS_FILE, lambda tmp: save_file(tensors, tmp))
-    atomic_write(
-        folder / CONFIG_FILE,
-        lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2), encoding="utf-8"),
-    )
+    text = json.dumps(config, indent=2)
+
+    def fill(tmp: Path) -> None:
+        save_file(tensors, str(tmp / WEIGHTS_FILE))
+        (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
+
+    atomic_folder(folder, fill)
     return folder
 
 
 def load_map(cls: type, path: str | Path) -> Any:
-    """Rebuild an estimator of class ``cls`` from a folder written by :func:`save_map`."""
-    from safetensors.numpy import load_file
+    """Rebuild an estimator of class ``cls`` from a folder written by :func:`save_map`.
 
+    Everything read is checked (JSON shape, parameters, tensor names, shapes and finiteness), and
+    each failure is a ``ValueError`` that names the file and the fix.
+    """
     folder = Path(path)
-    if not (folder / WEIGHTS_FILE).exists() or not (folder / CONFIG_FILE).exists():
+    if not (folder / WEIGHTS_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
         raise FileNotFoundError(
             f"{folder} is not a saved map: it needs {WEIGHTS_FILE} and {CONFIG_FILE}."
         )
-    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    if config.get("format_version") not in READABLE_FORMATS:
-        raise ValueError(
-            f"{folder} has map format {config.get('format_version')!r}; this instructlin "
-            f"reads formats {READABLE_FORMATS}. Re-fit the map with this version."
-        )
-    tensors = load_file(str(folder / WEIGHTS_FILE))
-    coef, intercept = tensors["coef"], tensors["intercept"]
-    if coef.shape != (config["n_features_out"], config["n_features_in"]):
-        raise ValueError(f"{folder}: weights of shape {coef.shape} disagree with config.json.")
+    config = _read_config(folder / CONFIG_FILE)
+    d_in, d_out = config["n_features_in"], config["n_features_out"]
+    coef, intercept = _read_weights(folder / WEIGHTS_FILE, d_in, d_out)
+    from instructlin.params import check_params
+
+    check_params(config["params"], source=str(folder / CONFIG_FILE))
     estimator = cls(**config["params"])
     estimator.coef_, estimator.intercept_ = coef, intercept
-    estimator.n_features_in_ = int(config["n_features_in"])
+    estimator.n_features_in_ = d_in
     fitted = config.get("fitted") or {"method": config["params"].get("method"),
                                       "alpha": config.get("alpha")}
     for field in FITTED_FIELDS:
         setattr(estimator, field, fitted.get(field.rstrip("_"), [] if field == "cv_results_" else None))
-    estimator.metadata_ = config.get("metadata", {})
+    estimator.metadata_ = config.get("metadata") or {}
     estimator.history_ = []
     return estimator
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """The parsed config.json, or a ValueError naming what is wrong with it."""
+    refit = "Save the map again with InstructionMap.save or `instructlin fit`."
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is not valid JSON ({err}). {refit}") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} must hold a JSON object, not {type(config).__name__}. {refit}")
+    if config.get("format_version") not in READABLE_FORMATS:
+        raise ValueError(
+            f"{path} has map format {config.get('format_version')!r}; this instructlin "
+            f"reads formats {READABLE_FORMATS}. Re-fit the map with this version."
+        )
+    if not isinstance(config.get("params"), dict):
+        raise ValueError(f"{path} needs a 'params' object (the estimator's parameters). {refit}")
+    for key in ("n_features_in", "n_features_out"):
+        value = config.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{path}: {key} must be a positive integer, got {value!r}. {refit}")
+    if not isinstance(config.get("fitted") or {}, dict) or not isinstance(config.get("metadata") or {}, dict):
+        raise ValueError(f"{path}: 'fitted' and 'metadata' must be JSON objects. {refit}")
+    return config
+
+
+def _read_weights(path: Path, d_in: int, d_out: int):
+    """``coef`` (d_out, d_in) and ``intercept`` (d_out,), finite float32, or a ValueError naming the file."""
+    import numpy as np
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    refit = "The file is damaged or not a map's weights; save the map again."
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{path} cannot be read as safetensors ({err}). {refit}") from None
+    if set(tensors) != {"coef", "intercept"}:
+        raise ValueError(f"{path} holds tensors {sorted(tensors)}; a map has 'coef' and 'intercept'. {refit}")
+    coef, intercept = tensors["coef"], tensors["intercept"]
+    if coef.shape != (d_out, d_in) or intercept.shape != (d_out,):
+        raise ValueError(
+            f"{path}: coef {coef.shape} and intercept {intercept.shape} disagree with config.json, "
+            f"which declares ({d_out}, {d_in}) and ({d_out},). {refit}"
+        )
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        raise ValueError(f"{path} holds non-finite weights (NaN or inf). {refit}")
+    return coef.astype(np.float32, copy=False), intercept.astype(np.float32, copy=False)

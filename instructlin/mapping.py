@@ -10,8 +10,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from instructlin.arrays import check_finite
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.metrics import row_cosine
+from instructlin.params import check_params
 from instructlin.selection import Criterion, best, candidate_grid, cross_validate, solve
 from instructlin.sgd import EpochCallback, EpochRecord, train_linear
 from instructlin.solvers import Prior, pca_basis, procrustes_solution
@@ -103,6 +105,7 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         ``X_unpaired``: base embeddings of the whole corpus (no teacher needed); ``pca-ridge`` and
         ``auto`` learn their basis from them, or from ``X`` alone when they are not given.
         """
+        check_params(self.get_params())
         X, Y = _as_numpy(X), _as_numpy(Y)
         if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
             raise ValueError(
@@ -111,6 +114,8 @@ class InstructionMap(TransformerMixin, BaseEstimator):
             )
         if X.shape[0] < 2:
             raise ValueError(f"Need at least 2 paired rows to fit, got {X.shape[0]}.")
+        check_finite(X, "X_base")
+        check_finite(Y, "Y_instructed")
         X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64)
         method = MapMethod(self.method)
         self.alpha_, self.prior_, self.size_, self.cv_results_ = None, None, None, []
@@ -173,9 +178,13 @@ class InstructionMap(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> Any:
         """Map base embeddings (numpy or torch, any number of rows) in chunks."""
         check_is_fitted(self, "coef_")
+        check_params({"chunk_size": self.chunk_size, "device": self.device})
         if _is_torch(X):
             return self._transform_torch(X)
-        X = validate_data(self, _as_numpy(X), reset=False, dtype=(np.float32, np.float64))
+        X = _as_numpy(X)
+        if X.ndim == 2 and np.issubdtype(X.dtype, np.number):
+            check_finite(X, "X")
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
         out = np.empty((X.shape[0], self.coef_.shape[0]), dtype=np.float32)
         W = self.coef_.T
         for start in range(0, X.shape[0], self.chunk_size):

@@ -89,15 +89,24 @@ def knn_overlap(A: np.ndarray, B: np.ndarray, *, k: int = 10) -> float:
     return shared_neighbours(neighbour_sets(A, k), neighbour_sets(B, k))
 
 
+#: Below this V-measure the re-encoding finds no clusters, so a ratio to it means nothing ("n/a").
+MIN_MEANINGFUL_V = 0.05
+#: Below this difference between instructed and base V there is no gap to close ("n/a").
+MIN_MEANINGFUL_GAP = 0.03
+
+
 def retention(mapped: float, instructed: float) -> float | None:
-    """V(mapped) / V(instructed): the share of the re-encoding's quality that the map keeps."""
-    return None if instructed <= 0 else mapped / instructed
+    """V(mapped) / V(instructed): the share of the re-encoding's quality that the map keeps.
+
+    None (shown as n/a) when V(instructed) is under ``MIN_MEANINGFUL_V``: there is nothing to keep.
+    """
+    return None if instructed < MIN_MEANINGFUL_V else mapped / instructed
 
 
 def gap_closed(base: float, mapped: float, instructed: float) -> float | None:
-    """(V(mapped) - V(base)) / (V(instructed) - V(base)); None when the gap is under 0.01."""
+    """(V(mapped) - V(base)) / (V(instructed) - V(base)); None when the gap is under ``MIN_MEANINGFUL_GAP``."""
     gap = instructed - base
-    return None if abs(gap) < 0.01 else (mapped - base) / gap
+    return None if abs(gap) < MIN_MEANINGFUL_GAP else (mapped - base) / gap
 
 
 @dataclass(frozen=True)

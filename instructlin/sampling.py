@@ -44,11 +44,12 @@ def parse_train_size(text: str) -> float | int:
     """``--train-size`` as typed: ``32`` is a count, ``0.2`` or ``20%`` a fraction."""
     text = text.strip()
     try:
-        if text.endswith("%"):
-            return float(text[:-1]) / 100.0
-        return int(text) if text.isdigit() else float(text)
+        value = float(text[:-1]) / 100.0 if text.endswith("%") else int(text) if text.isdigit() else float(text)
     except ValueError:
         raise DataError(f"--train-size {text!r} is neither a count (32) nor a fraction (0.2, 20%).") from None
+    if isinstance(value, int) and value < 2 or isinstance(value, float) and not 0.0 < value < 1.0:
+        raise DataError(f"--train-size {text!r} must be a count >= 2 (32) or a fraction in (0, 1) (0.2, 20%).")
+    return value
 
 
 def kcenter_rows(base: np.ndarray, n: int, *, seed: int = 42) -> np.ndarray:

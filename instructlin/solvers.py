@@ -115,6 +115,12 @@ def affine_from_features(
 def procrustes_solution(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Orthogonal ``W`` and bias ``b`` minimising ``|XW + b - Y|`` (centred Procrustes)."""
     x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-    U, _, Vt = np.linalg.svd((X - x_mean).T @ (Y - y_mean))
+    cross = (X - x_mean).T @ (Y - y_mean)
+    try:
+        U, _, Vt = np.linalg.svd(cross)
+    except np.linalg.LinAlgError:  # LAPACK's divide-and-conquer can fail to converge; QR iteration does not
+        from scipy.linalg import svd
+
+        U, _, Vt = svd(cross, lapack_driver="gesvd")
     W = U @ Vt
     return W, y_mean - x_mean @ W

@@ -45,6 +45,7 @@ class FacetEncoder:
     template = "{instruction}: "
     max_seq_length = 64
     device = "cpu"
+    dtype = "float32"
     instruction_tuned = True
 
     def __init__(self, dim: int = 32, n_values: int = 4, seed: int = 0) -> None:

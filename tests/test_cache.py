@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import pytest
 
 from instructlin.cache import EmbeddingCache, embedding_key
+
+from .reliability import Case, params
 
 TEXTS = ["Rain is expected over the coast.", "Shares fell sharply on Monday.", "A new museum opened."]
 
@@ -77,3 +80,51 @@ def test_two_writers_at_once_leave_one_valid_file(tmp_path, minilm):
     stored = cache.load(embedding_key(minilm, TEXTS, "race"))
     assert stored is not None and stored.shape == (3, 384)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
+
+
+class Precision:
+    """A real encoder seen as if it ran elsewhere: another device or dtype, same model and texts."""
+
+    def __init__(self, inner, device: str, dtype: str):
+        self.inner, self.device, self.dtype = inner, device, dtype
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_key_holds_device_and_dtype_so_gpu_bf16_is_never_reused_on_cpu(minilm):
+    assert minilm.dtype == "float32" and minilm.device == "cpu"
+    here = embedding_key(minilm, TEXTS, "topic?")
+    gpu_bf16 = embedding_key(Precision(minilm, "cuda:0", "bfloat16"), TEXTS, "topic?")
+    assert (here["device"], here["dtype"]) == ("cpu", "float32")
+    assert (gpu_bf16["device"], gpu_bf16["dtype"]) == ("cuda", "bfloat16")
+    assert EmbeddingCache().path_for(here) != EmbeddingCache().path_for(gpu_bf16)
+
+
+UNWRITABLE_CASES = [
+    Case("INSTRUCTLIN_CACHE pointing at a file", "embedding cache (every command)",
+         "warning; the computed embeddings are kept and returned", {"kind": "file"}),
+    Case("a read-only cache folder", "embedding cache (every command)",
+         "warning; the computed embeddings are kept and returned", {"kind": "read-only"}),
+]
+
+
+@pytest.mark.parametrize("case", params(UNWRITABLE_CASES))
+def test_unwritable_cache_warns_and_keeps_the_embeddings(case, tmp_path, minilm, caplog, monkeypatch):
+    if case.data["kind"] == "file":
+        (tmp_path / "a_file").write_text("x")
+        root = tmp_path / "a_file" / "embeddings"
+    else:
+        root = tmp_path / "ro"
+        root.mkdir()
+        root.chmod(0o555)
+
+        def refuse(target, write):  # tests may run as root, whom chmod does not stop: refuse as the OS would
+            raise PermissionError(13, "Permission denied", str(target))
+
+        monkeypatch.setattr("instructlin.cache.atomic_write", refuse)
+    with caplog.at_level(logging.WARNING, logger="instructlin.cache"):
+        array, hit = EmbeddingCache(root).encode(minilm, TEXTS, instruction="topic?")
+    assert array.shape == (3, minilm.dim) and not hit
+    assert "going on without caching" in caplog.text
+    assert not list(tmp_path.rglob("*.safetensors"))

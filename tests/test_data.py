@@ -106,14 +106,14 @@ def test_empty_file_and_header_only(tmp_path):
 
 
 def test_empty_texts_are_counted_and_dropped_only_when_asked(tmp_path):
-    frame = FRAME.copy()
+    frame = pd.concat([FRAME, FRAME], ignore_index=True)
     frame.loc[1, "text"] = None
     frame.loc[2, "text"] = "   "
     path = write(tmp_path, "t.csv", frame)
-    with pytest.raises(DataError, match=r"2 of 4 rows have an empty or missing text \(rows \[1, 2\]\)"):
+    with pytest.raises(DataError, match=r"2 of 8 rows have an empty or missing text \(rows \[1, 2\]\)"):
         load_table(path, label_columns=["place"])
     data = load_table(path, label_columns=["place"], drop_empty=True)
-    assert data.texts == ["a b", "g h"]
+    assert data.texts == ["a b", "g h", "a b", "c d", "e f", "g h"]
 
 
 def test_non_utf8_is_named_with_the_fix(tmp_path):

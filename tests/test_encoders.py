@@ -10,6 +10,8 @@ import pytest
 from instructlin.data import hub_reachable
 from instructlin.encoders import EncoderUnavailableError, load_encoder, resolve_device, template_for
 
+from .reliability import Case, params
+
 TEXTS = ["The central bank raised interest rates.", "The striker scored twice in the final."]
 INSTRUCTION = "Identify the topic of the given news article"
 
@@ -47,6 +49,26 @@ def test_templates_and_bad_template(minilm):
     assert template_for("Qwen/Qwen3-Embedding-0.6B") == "Instruct: {instruction}\nQuery:"
     with pytest.raises(ValueError, match="no '\\{instruction\\}' placeholder"):
         type(minilm)(minilm.model, model_id="x", revision="1", template="no placeholder")
+
+
+TEMPLATE_CASES = [
+    Case("template without {instruction}", "load_encoder / Encoder.template", "ValueError: names the placeholder",
+         {"template": "Q: ", "match": "no '\\{instruction\\}' placeholder"}),
+    Case("template with {0}", "load_encoder / Encoder.template", "ValueError: only {instruction} is filled in",
+         {"template": "{0}: {instruction}", "match": "placeholder \\{0\\}"}),
+    Case("template with an unclosed brace", "load_encoder / Encoder.template", "ValueError: does not format",
+         {"template": "{instruction", "match": "does not format"}),
+]
+
+
+@pytest.mark.parametrize("case", params(TEMPLATE_CASES))
+def test_bad_template_is_refused_whichever_way_it_is_set(case, minilm):
+    with pytest.raises(ValueError, match=case.data["match"]):
+        load_encoder("not/a-model-that-exists", instruction_template=case.data["template"])
+    before = minilm.template
+    with pytest.raises(ValueError, match=case.data["match"]):
+        minilm.template = case.data["template"]
+    assert minilm.template == before
 
 
 def test_device_auto_is_cpu_here_and_cuda_refused_without_it():

@@ -67,7 +67,7 @@ def test_pca_ridge_uses_the_unpaired_base_rows():
 def test_bad_sizes_and_alphas_are_refused_by_name(key, value):
     X = np.random.default_rng(0).normal(size=(20, 8))
     method = {"rank": "reduced-rank", "n_components": "pca-ridge", "alpha": "ridge"}[key]
-    with pytest.raises(ValueError, match=f"{key} must be a positive number or 'auto'"):
+    with pytest.raises(ValueError, match=f"{key}={value} is invalid; it must be"):
         InstructionMap(method, **{key: value}).fit(X, X)
 
 

@@ -139,3 +139,18 @@ def test_save_load_round_trip_and_refusals(tmp_path):
 def test_row_cosine_handles_a_zero_row():
     A = np.array([[1.0, 0.0], [0.0, 0.0]])
     np.testing.assert_allclose(row_cosine(A, A), [1.0, 0.0])
+
+
+def test_parameter_rules_cover_every_parameter_and_refuse_bad_values():
+    from instructlin.params import RULES
+
+    assert set(RULES) == set(InstructionMap().get_params())
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    with pytest.raises(ValueError, match=r"chunk_size=-1 is invalid; it must be an integer >= 1"):
+        InstructionMap("ridge", chunk_size=-1).fit(X, X)
+    with pytest.raises(ValueError, match=r"alpha=-0.5 is invalid"):
+        InstructionMap("ridge", alpha=-0.5).fit(X, X)
+    fitted = InstructionMap("ridge", alpha=1.0).fit(X, X)
+    fitted.set_params(chunk_size=0)  # set after fitting: transform refuses it too
+    with pytest.raises(ValueError, match=r"chunk_size=0 is invalid"):
+        fitted.transform(X)
