@@ -10,6 +10,7 @@ import argparse
 import datetime
 import os
 import platform
+import re
 import sys
 import time
 from dataclasses import replace
@@ -58,6 +59,8 @@ METHODS = (
     ("sgd", "sgd", ()),
 )
 TEACHER_START, TEACHER_END = "<!-- teacher:start -->", "<!-- teacher:end -->"
+#: A section another benchmark script owns: kept as it is when this one rewrites RESULTS.md.
+MARKED_BLOCK = re.compile(r"<!-- ([\w.-]+):start -->.*?<!-- \1:end -->", re.DOTALL)
 FRACTIONS = (0.01, 0.05, 0.10, 0.20, 0.50)
 
 
@@ -169,11 +172,10 @@ def main() -> None:
 
 
 def kept_teacher_block(path: Path) -> str:
-    """The teacher benchmark's section of an existing RESULTS.md, kept when MiniLM's is rewritten."""
+    """Every ``<!-- NAME:start -->``...``<!-- NAME:end -->`` block (teacher, streaming) of the old file, kept."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if TEACHER_START in old and TEACHER_END in old:
-        return "\n" + old[old.index(TEACHER_START): old.index(TEACHER_END) + len(TEACHER_END)] + "\n"
-    return ""
+    blocks = [match.group(0) for match in MARKED_BLOCK.finditer(old)]
+    return "".join(f"\n{block}\n" for block in blocks)
 
 
 def fit_timing_at_qwen3_size(n: int = 432, d: int = 1024) -> list[list[str]]:

@@ -1,95 +1,265 @@
-"""Apply a saved map to an embeddings file in chunks, so files larger than memory work."""
+"""Apply a saved map to a .npy or Parquet embeddings file block by block, in memory bounded by the block.
+
+Nothing is memory-mapped: each block is read with explicit reads, mapped by a float32 GEMM into a reused
+buffer and written with explicit writes (from a thread, while the next block is computed), so memory
+stays at a few blocks whatever the file size, and a full disk raises a DataError naming the output
+instead of killing the process with SIGBUS.
+"""
 
 from __future__ import annotations
 
+import errno
+import numbers
+import os
+import queue
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from instructlin import arrow_lists
 from instructlin.atomic import atomic_write
-from instructlin.mapping import InstructionMap
+from instructlin.data import DataError
 
 ChunkProgress = Callable[[int, int], None]
+DEFAULT_CHUNK_SIZE = 65536
+#: Bytes of one float32 block buffer at most: blocks are ``chunk_size`` rows or fewer, so memory stays
+#: near 4 x 64 MB (5 for float64 input) plus the interpreter, whatever the chunk size and the dimension.
+BLOCK_BYTES = 64 * 2**20
+
+
+def check_chunk_size(chunk_size: Any) -> int:
+    """``chunk_size`` as an int, or a DataError naming ``--chunk-size`` and its valid range."""
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise DataError(f"--chunk-size must be a whole number of rows, 1 or more (default {DEFAULT_CHUNK_SIZE}); "
+                        f"got {chunk_size!r}.")
+    return int(chunk_size)
+
+
+class _Affine:
+    """``x @ W + b`` in float32, prepared once from a fitted map (no per-chunk validation or float64)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.W = np.ascontiguousarray(np.asarray(model.coef_, dtype=np.float32).T)
+        self.b = np.broadcast_to(np.asarray(model.intercept_, dtype=np.float32), (self.W.shape[1],)).copy()
+        self.d_in, self.d_out = self.W.shape
+
+    def check(self, dim: int) -> None:
+        self.model.check_compatible(dim=dim)
+
+    def block_rows(self, chunk_size: int, n: int | None = None) -> int:
+        """Rows per block: ``chunk_size``, fewer where a buffer would pass BLOCK_BYTES, at least 1."""
+        cap = BLOCK_BYTES // (4 * max(self.d_in, self.d_out, 1))
+        return max(1, min(chunk_size, cap, chunk_size if n is None else n))
+
+    def __call__(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+        np.matmul(x, self.W, out=out)
+        out += self.b
+        return out
 
 
 def map_file(
-    model: InstructionMap,
+    model: Any,
     source: str | Path,
     target: str | Path,
     *,
     column: str = "embedding",
-    chunk_size: int = 65536,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ChunkProgress | None = None,
 ) -> int:
     """Map a ``.npy`` (n, d) array or a Parquet file's list column; returns the number of rows.
 
-    ``.npy`` is memory-mapped and written through a memory-mapped output; Parquet is read and
-    written in record batches, keeping its other columns. The output appears atomically.
+    ``model`` is a fitted InstructionMap. Memory is a few chunks of ``chunk_size`` rows; the output
+    appears atomically (nothing is left behind on errors or SIGTERM) and Parquet keeps its other columns.
     """
+    chunk_size = check_chunk_size(chunk_size)
     source, target = Path(source), Path(target)
     if source.suffix != target.suffix:
-        raise ValueError(f"Input {source.name} and output {target.name} must have the same suffix.")
+        raise DataError(f"Input {source.name} and output {target.name} must have the same suffix.")
     if source.suffix == ".npy":
-        return _map_npy(model, source, target, chunk_size, progress)
+        return _map_npy(_Affine(model), source, target, chunk_size, progress)
     if source.suffix == ".parquet":
-        return _map_parquet(model, source, target, column, chunk_size, progress)
-    raise ValueError(f"Unsupported embeddings file {source.name}; use .npy or .parquet.")
+        return _map_parquet(_Affine(model), source, target, column, chunk_size, progress)
+    raise DataError(f"Unsupported embeddings file {source.name}; use .npy or .parquet.")
 
 
-def _map_npy(model, source: Path, target: Path, chunk_size: int, progress) -> int:
-    data = np.load(source, mmap_mode="r", allow_pickle=False)
-    if data.ndim != 2:
-        raise ValueError(f"{source.name} holds an array of shape {data.shape}; expected (n, d).")
-    model.check_compatible(dim=data.shape[1])
-    n, d_out = data.shape[0], model.coef_.shape[0]
+def _read_npy_header(fh: Any, source: Path) -> tuple[int, int, np.dtype]:
+    """Rows, columns and dtype of an open .npy file, positioned at its data; refuses what cannot stream."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fh)
+        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0  # 3.0: as 2.0
+        shape, fortran_order, dtype = reader(fh)
+    except ValueError as err:
+        raise DataError(f"{source.name} is not a readable .npy file ({err}).") from None
+    if dtype.hasobject or dtype.kind != "f":
+        raise DataError(f"{source.name} holds {dtype} values; embeddings must be float16, float32 or float64.")
+    if len(shape) != 2:
+        raise DataError(f"{source.name} holds an array of shape {shape}; expected (n, d).")
+    if fortran_order:
+        raise DataError(f"{source.name} is stored in Fortran (column) order, which cannot be read in row chunks; "
+                        "re-save it with np.save(path, np.ascontiguousarray(array)).")
+    n, d = shape
+    missing = n * d * dtype.itemsize - (os.fstat(fh.fileno()).st_size - fh.tell())
+    if missing > 0:
+        raise DataError(f"{source.name} is truncated: {missing} bytes of its {n} x {d} array are missing.")
+    return n, d, dtype
 
-    def write(tmp: str) -> None:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, d_out))
-        for start in range(0, n, chunk_size):
-            out[start : start + chunk_size] = model.transform(np.asarray(data[start : start + chunk_size]))
-            if progress:
-                progress(min(start + chunk_size, n), n)
-        out.flush()
-        del out
 
-    atomic_write(target, write)
+def _check_finite_block(x: np.ndarray, start: int, source: Path) -> None:
+    """DataError naming the first row holding NaN or infinity; one sum per block keeps the check cheap."""
+    if np.isfinite(np.sum(x)):
+        return
+    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
+    if bad.size:  # else the sum overflowed on finite values: nothing to refuse
+        raise DataError(f"{source.name} row {start + int(bad[0])} holds NaN or infinity; drop or fix that "
+                        "row first (nothing was written).")
+
+
+def _read_exact(fh: Any, into: np.ndarray, source: Path) -> None:
+    view = memoryview(into).cast("B")
+    while view:
+        got = fh.readinto(view)
+        if not got:
+            raise DataError(f"{source.name} ended early while being read; was it being rewritten?")
+        view = view[got:]
+
+
+def _reserve(fh: Any, size: int) -> None:
+    """Allocate the output's blocks up front: a full disk shows before any work, and writes are faster."""
+    if size and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fh.fileno(), 0, size)
+        except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            # EINVAL / EOPNOTSUPP: the file system cannot reserve; the writes still work
+
+
+def _write_all(fh: Any, data: np.ndarray) -> None:
+    """Write every byte of a C-contiguous array (raw files may write less than asked)."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[fh.write(view):]
+
+
+class _BackgroundWriter:
+    """Writes blocks from a thread while the caller maps the next one; two output buffers take turns."""
+
+    def __init__(self, fh: Any, shape: tuple[int, int]) -> None:
+        self._fh, self._error = fh, None
+        self._free: queue.Queue = queue.Queue()
+        self._todo: queue.Queue = queue.Queue()
+        for _ in range(2):
+            self._free.put(np.empty(shape, dtype=np.float32))
+        self._thread = threading.Thread(target=self._run, name="instructlin-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._todo.get()) is not None:
+            if self._error is None:
+                try:
+                    _write_all(self._fh, item[0][: item[1]])
+                except BaseException as err:  # re-raised in the caller's thread
+                    self._error = err
+            self._free.put(item[0])
+
+    def buffer(self) -> np.ndarray:
+        """A free output buffer (waits while both are being written); raises the writer's error, if any."""
+        buf = self._free.get()
+        if self._error is not None:
+            raise self._error
+        return buf
+
+    def submit(self, buf: np.ndarray, rows: int) -> None:
+        self._todo.put((buf, rows))
+
+    def finish(self, *, check: bool = True) -> None:
+        """Wait for the queued writes (also after an error: the file is closed next); raise theirs if asked."""
+        self._todo.put(None)
+        self._thread.join()
+        if check and self._error is not None:
+            raise self._error
+
+
+def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progress: ChunkProgress | None) -> int:
+    with open(source, "rb", buffering=0) as fh:
+        n, d, dtype = _read_npy_header(fh, source)
+        affine.check(d)
+        rows = affine.block_rows(chunk_size, n)
+        raw = np.empty((rows, d), dtype=dtype)
+        x = raw if dtype == np.float32 else np.empty((rows, d), dtype=np.float32)
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                  "shape": (n, affine.d_out)}
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb", buffering=0) as out:
+                np.lib.format.write_array_header_1_0(out, header)
+                _reserve(out, out.tell() + n * affine.d_out * 4)
+                writer = _BackgroundWriter(out, (rows, affine.d_out))
+                try:
+                    for start in range(0, n, rows):
+                        k = min(rows, n - start)
+                        _read_exact(fh, raw[:k], source)
+                        if x is not raw:
+                            np.copyto(x[:k], raw[:k], casting="same_kind")
+                        _check_finite_block(x[:k], start, source)
+                        y = writer.buffer()
+                        affine(x[:k], y[:k])
+                        writer.submit(y, k)
+                        if progress:
+                            progress(start + k, n)
+                except BaseException:
+                    writer.finish(check=False)
+                    raise
+                writer.finish()
+
+        atomic_write(target, write)
     return n
 
 
-def _map_parquet(model, source: Path, target: Path, column: str, chunk_size: int, progress) -> int:
+def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk_size: int,
+                 progress: ChunkProgress | None) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    reader = pq.ParquetFile(source)
-    if column not in reader.schema_arrow.names:
-        raise ValueError(
-            f"{source.name} has no column {column!r}; columns found: {reader.schema_arrow.names}. "
-            "Name the embeddings column with --column."
-        )
-    total = reader.metadata.num_rows
-    done = 0
+    reader = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)  # stream pages, not row groups
+    schema = reader.schema_arrow
+    found = schema.get_all_field_indices(column)
+    if len(found) != 1:
+        raise DataError(f"{source.name} has {'no' if not found else 'several'} column {column!r}; columns "
+                        f"found: {schema.names}. Name the embeddings column with --column.")
+    index = found[0]
+    kind = arrow_lists.list_type(schema.field(index), source)
+    if pa.types.is_fixed_size_list(kind):
+        affine.check(kind.list_size)
+    out_kind = arrow_lists.output_type(kind, affine.d_out)
+    out_schema = schema.set(index, schema.field(index).with_type(out_kind))
+    paths = [reader.schema.column(i).path for i in range(len(reader.schema))]
+    others = [p for p in paths if p != column and not p.startswith(column + ".")]  # vectors: no dictionary
+    batch_rows = affine.block_rows(chunk_size)
+    total, done = reader.metadata.num_rows, 0
 
     def write(tmp: str) -> None:
         nonlocal done
-        writer = None
-        try:
-            for batch in reader.iter_batches(batch_size=chunk_size):
-                vectors = np.asarray(batch.column(column).to_pylist(), dtype=np.float32)
-                if vectors.ndim != 2:
-                    raise ValueError(f"Column {column!r} of {source.name} is not a list of vectors.")
-                model.check_compatible(dim=vectors.shape[1])
-                mapped = pa.array(list(model.transform(vectors)), type=pa.list_(pa.float32()))
-                table = pa.Table.from_batches([batch])
-                table = table.set_column(table.schema.get_field_index(column), column, mapped)
-                writer = writer or pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table)
-                done += len(vectors)
+        with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others) as writer:
+            for batch in reader.iter_batches(batch_size=batch_rows):
+                if not batch.num_rows:
+                    continue
+                vectors = arrow_lists.vectors(batch.column(index), column, source)
+                affine.check(vectors.shape[1])
+                x = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
+                _check_finite_block(x, done, source)
+                mapped = affine(x, np.empty((len(x), affine.d_out), dtype=np.float32))
+                columns = [arrow_lists.list_array(mapped, out_kind) if i == index else batch.column(i)
+                           for i in range(batch.num_columns)]
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=out_schema))
+                done += len(x)
                 if progress:
                     progress(done, total)
-        finally:
-            if writer is not None:
-                writer.close()
 
     atomic_write(target, write)
     return done

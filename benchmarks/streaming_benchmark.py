@@ -1,0 +1,190 @@
+"""Benchmark ``instructlin map`` (streaming.map_file): rows/s and peak memory on .npy and Parquet, by hand.
+
+``python benchmarks/streaming_benchmark.py [--rows 200000] [--dim 1024] [--chunk-size 65536]``.
+Writes a random float32 input (.npy, then the same as Parquet) into a temp folder that it deletes,
+fits a ridge map on a small sample (speed does not depend on the values), and times each run in its own
+subprocess, so peak RSS is that run's. Reference: the same GEMM on the same chunks with the input already
+in memory. Prints a Markdown block and writes it between the streaming markers of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+START, END = "<!-- streaming:start -->", "<!-- streaming:end -->"
+KINDS = ("gemm", "npy", "parquet")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB.
+
+    Linux: VmHWM, because ru_maxrss of a child keeps its parent's peak across fork and exec.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) -> dict:
+    """One timed run in this (fresh) process: the in-memory GEMM reference or map_file on a file."""
+    from instructlin.mapping import InstructionMap
+    from instructlin.streaming import _Affine, map_file
+
+    model = InstructionMap.load(map_dir)
+    baseline = peak_rss_mb()
+    if kind == "gemm":
+        data = np.load(source)
+        W = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
+        b = np.asarray(model.intercept_, dtype=np.float32)
+        rows_per_block = _Affine(model).block_rows(chunk_size, len(data))  # the blocks map_file uses
+        out = np.empty((rows_per_block, W.shape[1]), dtype=np.float32)
+        start = time.perf_counter()
+        for i in range(0, len(data), rows_per_block):
+            block = data[i : i + rows_per_block]
+            np.matmul(block, W, out=out[: len(block)])
+            out[: len(block)] += b
+        seconds, rows = time.perf_counter() - start, len(data)
+    else:
+        start = time.perf_counter()
+        rows = map_file(model, source, target, chunk_size=chunk_size)
+        seconds = time.perf_counter() - start
+    return {"rows": rows, "seconds": seconds, "peak_rss_mb": peak_rss_mb(), "baseline_rss_mb": baseline}
+
+
+def write_inputs(folder: Path, rows: int, dim: int, chunk_size: int) -> tuple[Path, Path]:
+    """A random (rows, dim) float32 .npy and the same vectors as a Parquet list<float> column, chunk by chunk."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    npy, parquet = folder / "in.npy", folder / "in.parquet"
+    schema = pa.schema([("id", pa.int64()), ("embedding", pa.list_(pa.float32()))])
+    header = {"descr": "<f4", "fortran_order": False, "shape": (rows, dim)}
+    with open(npy, "wb") as fh, pq.ParquetWriter(parquet, schema, use_dictionary=["id"]) as writer:
+        np.lib.format.write_array_header_1_0(fh, header)
+        for start in range(0, rows, chunk_size):
+            block = rng.standard_normal((min(chunk_size, rows - start), dim), dtype=np.float32)
+            fh.write(block.tobytes())
+            offsets = pa.array(np.arange(0, (len(block) + 1) * dim, dim, dtype=np.int32))
+            vectors = pa.ListArray.from_arrays(offsets, pa.array(block.reshape(-1)))
+            ids = pa.array(np.arange(start, start + len(block)))
+            writer.write_batch(pa.RecordBatch.from_arrays([ids, vectors], schema=schema))
+    return npy, parquet
+
+
+def fit_map(folder: Path, dim: int) -> Path:
+    """A ridge map fitted on 512 random pairs: mapping speed does not depend on the weights."""
+    from instructlin.mapping import InstructionMap
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((512, dim), dtype=np.float32)
+    Y = X @ (np.eye(dim, dtype=np.float32) + 0.05 * rng.standard_normal((dim, dim), dtype=np.float32))
+    return InstructionMap("ridge", alpha=1.0, prior="zero").fit(X, Y).save(folder / "map")
+
+
+def run_child(kind: str, map_dir: Path, source: Path, target: Path, chunk_size: int) -> dict:
+    """Run :func:`child` in a fresh interpreter and return its JSON record."""
+    command = [sys.executable, __file__, "--child", kind, "--map", str(map_dir), "--input", str(source),
+               "--output", str(target), "--chunk-size", str(chunk_size)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(args: argparse.Namespace, folder: Path) -> dict[str, list[dict]]:
+    """Median-able records: ``args.repeats`` runs of each kind, interleaved so load drifts hit all alike."""
+    npy, parquet = write_inputs(folder, args.rows, args.dim, args.chunk_size)
+    map_dir = fit_map(folder, args.dim)
+    sources = {"gemm": (npy, folder / "unused.npy"), "npy": (npy, folder / "out.npy"),
+               "parquet": (parquet, folder / "out.parquet")}
+    runs: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+    for _ in range(args.repeats):
+        for kind in KINDS:
+            if hasattr(os, "sync"):
+                os.sync()  # the previous run's output goes to disk now, not during this run's clock
+            runs[kind].append(run_child(kind, map_dir, *sources[kind], args.chunk_size))
+    return runs
+
+
+def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[float, ...], wall: float) -> str:
+    """The RESULTS.md block: command, machine, date, load and the table."""
+    rate = {kind: statistics.median(r["rows"] / r["seconds"] for r in runs[kind]) for kind in KINDS}
+    labels = {"gemm": "in-memory GEMM, same chunks (reference)", "npy": "map_file .npy -> .npy",
+              "parquet": "map_file Parquet -> Parquet"}
+    rows = [f"| {labels[kind]} | {rate[kind]:,.0f} | {rate[kind] / rate['gemm']:.0%} | "
+            f"{statistics.median(r['peak_rss_mb'] for r in runs[kind]):,.0f} | "
+            f"{statistics.median(r['baseline_rss_mb'] for r in runs[kind]):,.0f} |" for kind in KINDS]
+    cores = os.cpu_count()
+    busy = " (other processes were competing for the CPU)" if load[0] > 0.5 * (cores or 1) else ""
+    size_mb = args.rows * args.dim * 4 / 2**20
+    return "\n".join([
+        START, "", "## Streaming map (`instructlin map`, instructlin.streaming.map_file)", "",
+        f"- command: `python benchmarks/streaming_benchmark.py --rows {args.rows} --dim {args.dim} "
+        f"--chunk-size {args.chunk_size} --repeats {args.repeats}`",
+        f"- machine: {platform.platform()}, {cores} CPU cores, numpy {np.__version__}; load average "
+        f"{load[0]:.1f} before the runs{busy}, {load[1]:.1f} at the end (the runs' own load)",
+        f"- date: {datetime.date.today().isoformat()}; wall time {wall:.0f} s",
+        f"- input: {args.rows:,} x {args.dim} float32 ({size_mb:,.0f} MB), freshly written, so read from the page "
+        "cache, written to the local disk after an os.sync(); Parquet: list<float> column plus an int64 id, snappy. "
+        "Each run in its own subprocess; "
+        f"medians of {args.repeats}. Parquet / .npy rate: {rate['parquet'] / rate['npy']:.0%}.",
+        "", "| run | rows/s | vs GEMM | peak RSS, MB | RSS before mapping, MB |", "|---|---|---|---|---|",
+        *rows, "", END])
+
+
+def write_block(path: Path, block: str) -> None:
+    """Replace the streaming block of ``path`` (or append it), leaving the rest of the file as it was."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in old and END in old:
+        new = old[: old.index(START)] + block + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(new, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--dim", type=int, default=1024)
+    parser.add_argument("--chunk-size", type=int, default=65536)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tmp-dir", default=None, help="where the temporary inputs go (default: system temp)")
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--no-write", action="store_true", help="print the block only")
+    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
+    parser.add_argument("--map", help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.map, args.input, args.output, args.chunk_size)))
+        return
+    start, load = time.perf_counter(), os.getloadavg()
+    with tempfile.TemporaryDirectory(dir=args.tmp_dir, prefix="instructlin-bench-") as folder:
+        runs = measure(args, Path(folder))
+    block = markdown(args, runs, (load[0], os.getloadavg()[0]), time.perf_counter() - start)
+    if not args.no_write:
+        write_block(Path(args.output), block)
+    print(block)
+
+
+if __name__ == "__main__":
+    main()

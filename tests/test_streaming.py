@@ -1,0 +1,486 @@
+"""Streaming map regressions (issue 8): bounded memory, explicit I/O, full disks, signals, Parquet, umask."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instructlin import atomic, streaming
+from instructlin.atomic import TEMP_PREFIX, atomic_write, remove_stale_temps, temp_name
+from instructlin.cli import main
+from instructlin.data import DataError
+from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE, load_map
+from instructlin.mapping import InstructionMap
+from instructlin.streaming import map_file
+from tests.reliability import Case, params
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+ROOT = Path(__file__).resolve().parents[1]
+D = 8
+MAP_SURFACE = "instructlin map / map_file"
+REFUSED = "DataError: one line, exit 2; no output and no temp file left"
+
+
+@pytest.fixture(scope="module")
+def map_dir(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, D)).astype(np.float32)
+    model = InstructionMap("ridge", alpha=1.0, prior="zero").fit(X, X @ rng.normal(size=(D, D)) + 0.5)
+    return model.save(tmp_path_factory.mktemp("maps") / "map")
+
+
+@pytest.fixture(scope="module")
+def model(map_dir) -> InstructionMap:
+    return InstructionMap.load(map_dir)
+
+
+def expected(model, X) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    return X @ np.asarray(model.coef_, dtype=np.float32).T + np.asarray(model.intercept_, dtype=np.float32)
+
+
+def run_main(args: list[str]) -> int:
+    """``instructlin`` in this process: its exit code, whether returned or raised by argparse."""
+    try:
+        return main(args)
+    except SystemExit as stop:
+        return stop.code
+
+
+def hidden(folder: Path) -> list[str]:
+    """Hidden entries (temp files of any naming) left in ``folder``."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def parquet_of(path: Path, vectors, kind=None, **extra) -> Path:
+    kind = kind or pa.list_(pa.float32())
+    columns = {"id": pa.array([f"row-{i}" for i in range(len(vectors))], pa.string()),
+               "embedding": pa.array(list(vectors) if len(vectors) else [], type=kind), **extra}
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def bad_input(folder: Path, kind: str) -> Path:
+    """One malformed embeddings file, by name (the Case data say which)."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(5, D)).astype(np.float32)
+    if kind == "fortran":
+        np.save(folder / "in.npy", np.asfortranarray(X))
+    elif kind == "object":
+        np.save(folder / "in.npy", np.array([[1.0, "a"]] * 3, dtype=object), allow_pickle=True)
+    elif kind == "int":
+        np.save(folder / "in.npy", np.arange(5 * D).reshape(5, D))
+    elif kind == "3d":
+        np.save(folder / "in.npy", X.reshape(5, 2, 4))
+    elif kind == "truncated":
+        np.save(folder / "in.npy", X)
+        (folder / "in.npy").write_bytes((folder / "in.npy").read_bytes()[:-10])
+    elif kind == "good-npy":
+        np.save(folder / "in.npy", X)
+    elif kind == "nan-npy":
+        X[3, 2] = np.nan
+        np.save(folder / "in.npy", X)
+    elif kind == "inf-parquet":
+        X[4, 0] = np.inf
+        return parquet_of(folder / "in.parquet", X)
+    elif kind == "null-vector":
+        return parquet_of(folder / "in.parquet", [*X[:2], None, *X[3:]])
+    elif kind == "ragged":
+        return parquet_of(folder / "in.parquet", [X[0], X[1][:5], *X[2:]])
+    elif kind == "strings":
+        pq.write_table(pa.table({"embedding": ["a", "b"]}), folder / "in.parquet")
+        return folder / "in.parquet"
+    return folder / "in.npy"
+
+
+BAD_INPUT_CASES = [
+    Case("`--chunk-size -1`", MAP_SURFACE, f"{REFUSED}; the message names --chunk-size, the value and the range",
+         {"file": "good-npy", "args": ["--chunk-size", "-1"], "says": ["--chunk-size", "-1"]}),
+    Case("`--chunk-size 0`", MAP_SURFACE, f"{REFUSED}; the message names --chunk-size, the value and the range",
+         {"file": "good-npy", "args": ["--chunk-size", "0"], "says": ["--chunk-size", "got 0"]}),
+    Case("a .npy saved in Fortran (column) order", MAP_SURFACE,
+         f"{REFUSED}; the message says to re-save it with np.ascontiguousarray",
+         {"file": "fortran", "says": ["Fortran", "ascontiguousarray"]}),
+    Case("a .npy of Python objects (pickled)", MAP_SURFACE,
+         f"{REFUSED}; nothing is unpickled; the message asks for float16/32/64",
+         {"file": "object", "says": ["float16, float32 or float64"]}),
+    Case("a .npy of integers", MAP_SURFACE, f"{REFUSED}; the message asks for float16/32/64",
+         {"file": "int", "says": ["int64", "float32"]}),
+    Case("a 3-D .npy", MAP_SURFACE, f"{REFUSED}; the message gives the shape and expects (n, d)",
+         {"file": "3d", "says": ["(5, 2, 4)", "(n, d)"]}),
+    Case("a truncated .npy (bytes missing at the end)", MAP_SURFACE,
+         f"{REFUSED}; the message says how many bytes are missing", {"file": "truncated", "says": ["truncated"]}),
+    Case("a .npy with a NaN in one row", MAP_SURFACE, f"{REFUSED}; the message names the row",
+         {"file": "nan-npy", "says": ["row 3", "NaN"]}),
+    Case("a Parquet embeddings column with an infinite value", MAP_SURFACE, f"{REFUSED}; the message names the row",
+         {"file": "inf-parquet", "says": ["row 4", "infinity"]}),
+    Case("a Parquet embeddings column with a null row", MAP_SURFACE,
+         f"{REFUSED}; the message names the column and the number of nulls",
+         {"file": "null-vector", "says": ["'embedding'", "1 missing"]}),
+    Case("a Parquet embeddings column with vectors of different lengths", MAP_SURFACE,
+         f"{REFUSED}; the message names the column and both lengths",
+         {"file": "ragged", "says": ["'embedding'", "different lengths"]}),
+    Case("a Parquet embeddings column of strings", MAP_SURFACE,
+         f"{REFUSED}; the message names the column, its type and --column",
+         {"file": "strings", "says": ["'embedding'", "string", "--column"]}),
+]
+
+
+@pytest.mark.parametrize("case", params(BAD_INPUT_CASES))
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(case, map_dir, tmp_path, capsys):
+    source = bad_input(tmp_path, case.data["file"])
+    target = tmp_path / f"out{source.suffix}"
+    code = run_main(["map", "--map", str(map_dir), "--input", str(source), "--output", str(target), "--quiet",
+                     *case.data.get("args", [])])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("instructlin: error: ") and err.count("\n") == 1, err
+    assert all(text in err for text in case.data["says"]), err
+    assert not target.exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("chunk_size", [1.5, "10", True, None, -5])
+def test_map_file_validates_chunk_size_itself(model, tmp_path, chunk_size):
+    np.save(tmp_path / "in.npy", np.ones((3, D), np.float32))
+    with pytest.raises(DataError, match="--chunk-size"):
+        map_file(model, tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=chunk_size)
+
+
+# --- correctness of the chunked .npy and Parquet paths ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["<f2", "<f4", "<f8", ">f4"])
+@pytest.mark.parametrize("chunk_size", [1, 7, 50, 1000])
+def test_npy_output_matches_the_map_for_any_float_dtype_and_chunk(model, tmp_path, dtype, chunk_size):
+    X = np.random.default_rng(2).normal(size=(50, D)).astype(dtype)
+    np.save(tmp_path / "in.npy", X)
+    seen = []
+    n = map_file(model, tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=chunk_size,
+                 progress=lambda done, total: seen.append((done, total)))
+    out = np.load(tmp_path / "out.npy")
+    assert n == 50 and out.dtype == np.float32 and out.shape == (50, D)
+    np.testing.assert_allclose(out, expected(model, X), rtol=1e-5, atol=1e-5)
+    assert seen[-1] == (50, 50) and len(seen) == -(-50 // chunk_size)
+
+
+def test_empty_npy_gives_a_valid_empty_npy(model, tmp_path):
+    np.save(tmp_path / "in.npy", np.zeros((0, D), np.float32))
+    assert map_file(model, tmp_path / "in.npy", tmp_path / "out.npy") == 0
+    assert np.load(tmp_path / "out.npy").shape == (0, D)
+
+
+def test_streaming_does_not_go_through_the_validating_float64_transform(model, tmp_path, monkeypatch):
+    """Throughput regression: the slow path (sklearn validation per chunk) must stay out of the loop."""
+    X = np.random.default_rng(3).normal(size=(20, D)).astype(np.float32)
+    np.save(tmp_path / "in.npy", X)
+    parquet_of(tmp_path / "in.parquet", X)
+    monkeypatch.setattr(InstructionMap, "transform", lambda *a, **k: pytest.fail("transform called per chunk"))
+    map_file(model, tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=6)
+    map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=6)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected(model, X), rtol=1e-5, atol=1e-5)
+
+
+LIST_TYPES = {"list": pa.list_(pa.float32()), "large_list<double>": pa.large_list(pa.float64()),
+              "fixed_size_list": pa.list_(pa.float32(), D)}
+
+
+@pytest.mark.parametrize("name", list(LIST_TYPES))
+def test_parquet_keeps_list_type_and_other_columns(model, tmp_path, name):
+    X = np.random.default_rng(4).normal(size=(30, D)).astype(np.float32)
+    tags = pa.array([[f"t{i}"] for i in range(30)])
+    parquet_of(tmp_path / "in.parquet", X, LIST_TYPES[name], tags=tags)
+    assert map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=7) == 30
+    source, out = pq.read_table(tmp_path / "in.parquet"), pq.read_table(tmp_path / "out.parquet")
+    assert out.column_names == ["id", "embedding", "tags"]
+    assert out.column("id").equals(source.column("id")) and out.column("tags").equals(source.column("tags"))
+    kind = out.schema.field("embedding").type
+    assert type(kind) is type(source.schema.field("embedding").type) and kind.value_type == pa.float32()
+    vectors = np.stack(out.column("embedding").to_numpy(zero_copy_only=False))
+    np.testing.assert_allclose(vectors, expected(model, X), rtol=1e-5, atol=1e-5)
+
+
+def test_parquet_with_no_rows_gives_a_valid_empty_parquet(model, tmp_path):
+    parquet_of(tmp_path / "in.parquet", np.zeros((0, D), np.float32))
+    assert map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet") == 0
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.num_rows == 0 and out.column_names == ["id", "embedding"]
+    assert out.schema.field("embedding").type == pa.list_(pa.float32())
+
+
+# --- full disks: a DataError naming the output, never SIGBUS ----------------------------------------------------
+
+DISK_CASES = [
+    Case("the disk fills up while `instructlin map` writes a .npy (ENOSPC)", MAP_SURFACE,
+         "DataError naming the output and the fix (free space or another --output); exit 2; no temp file left",
+         {"errno": errno.ENOSPC, "suffix": ".npy"}),
+    Case("the disk quota runs out while `instructlin map` writes a .npy (EDQUOT)", MAP_SURFACE,
+         "DataError naming the output and the fix (free space or another --output); exit 2; no temp file left",
+         {"errno": errno.EDQUOT, "suffix": ".npy"}),
+]
+
+
+@pytest.mark.parametrize("case", params(DISK_CASES))
+def test_full_disk_is_a_data_error_naming_the_output(case, map_dir, tmp_path, monkeypatch, capsys):
+    np.save(tmp_path / "in.npy", np.ones((40, D), np.float32))
+    calls = []
+
+    def full(fh, data):
+        calls.append(len(data))
+        if len(calls) == 2:  # the first block is written, the second hits the full disk
+            raise OSError(case.data["errno"], os.strerror(case.data["errno"]))
+        fh.write(memoryview(data).cast("B"))
+
+    monkeypatch.setattr(streaming, "_write_all", full)
+    target = tmp_path / "out.npy"
+    code = run_main(["map", "--map", str(map_dir), "--input", str(tmp_path / "in.npy"), "--output", str(target),
+                     "--chunk-size", "16", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(target) in err and "Free some space" in err and "--output" in err, err
+    assert not target.exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="no posix_fallocate on this platform")
+def test_output_space_is_reserved_first_so_a_full_disk_stops_before_any_work(map_dir, tmp_path, monkeypatch):
+    np.save(tmp_path / "in.npy", np.ones((40, D), np.float32))
+    reserved, blocks = [], []
+
+    def no_space(fd, offset, size):
+        reserved.append(size)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", no_space)
+    monkeypatch.setattr(streaming, "_write_all", lambda fh, data: blocks.append(len(data)))
+    with pytest.raises(DataError, match="Free some space"):
+        map_file(InstructionMap.load(map_dir), tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=16)
+    assert reserved == [128 + 40 * D * 4] and blocks == []  # the header is 128 bytes; no block was mapped
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
+
+
+def test_atomic_write_turns_enospc_into_a_data_error(tmp_path):
+    def fill(tmp: str) -> None:
+        Path(tmp).write_text("partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(DataError, match="No space left on device.*Free some space"):
+        atomic_write(tmp_path / "out.json", fill)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _run_cli_child(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "instructlin", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, **kwargs)
+
+
+def test_file_size_limit_is_an_error_message_not_a_crash(map_dir, tmp_path):
+    """A real failing write (ulimit -f) in a child process: the old memmap output died with a traceback."""
+    import resource
+
+    np.save(tmp_path / "in.npy", np.ones((4000, D), np.float32))  # 128 kB in and out
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (32 * 1024, 32 * 1024))
+
+    target = tmp_path / "out.npy"
+    run = _run_cli_child(["map", "--map", str(map_dir), "--input", str(tmp_path / "in.npy"), "--output",
+                          str(target), "--chunk-size", "500", "--quiet"], preexec_fn=limit,
+                         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith("instructlin: error: Cannot write") and str(target) in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and not target.exists() and hidden(tmp_path) == []
+
+
+# --- signals and stale temp files --------------------------------------------------------------------------------
+
+CHILD = """
+import sys, time
+from instructlin.mapping import InstructionMap
+from instructlin.streaming import map_file
+
+def progress(done, total):
+    print("writing", flush=True)
+    time.sleep(60)
+
+map_file(InstructionMap.load(sys.argv[1]), sys.argv[2], sys.argv[3], chunk_size=100, progress=progress)
+"""
+
+
+def _kill_while_writing(map_dir: Path, folder: Path, sig: int) -> int:
+    np.save(folder / "in.npy", np.ones((1000, D), np.float32))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(map_dir), str(folder / "in.npy"),
+                              str(folder / "out.npy")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        assert len(hidden(folder)) == 1  # the temp output is there while writing
+        child.send_signal(sig)
+        return child.wait(timeout=30)
+    finally:
+        child.kill()
+        child.stdout.close()
+
+
+def test_sigterm_while_mapping_leaves_no_temp_file_and_still_kills(map_dir, tmp_path):
+    assert _kill_while_writing(map_dir, tmp_path, signal.SIGTERM) == -signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
+
+
+def test_next_write_removes_temp_files_of_killed_processes_only(map_dir, model, tmp_path):
+    assert _kill_while_writing(map_dir, tmp_path, signal.SIGKILL) == -signal.SIGKILL
+    (stale,) = hidden(tmp_path)  # kill -9 cannot be cleaned up at the time
+    assert stale.startswith(TEMP_PREFIX)
+    live = tmp_path / temp_name(".npy")  # a write in progress in this (live) process
+    live.write_bytes(b"busy")
+    (tmp_path / ".tmp-not-ours.npy").write_bytes(b"someone else's")
+    map_file(model, tmp_path / "in.npy", tmp_path / "out.npy")
+    assert hidden(tmp_path) == sorted([live.name, ".tmp-not-ours.npy"])
+    assert np.load(tmp_path / "out.npy").shape == (1000, D)
+
+
+def test_sigterm_handler_is_restored_and_skipped_off_the_main_thread(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
+    seen = {}
+
+    def write(tmp: str) -> None:
+        seen[threading.current_thread().name] = signal.getsignal(signal.SIGTERM)
+        Path(tmp).write_text("x")
+
+    atomic_write(tmp_path / "a.txt", write)
+    worker = threading.Thread(target=atomic_write, args=(tmp_path / "b.txt", write), name="worker")
+    worker.start()
+    worker.join()
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert seen["MainThread"] not in (before, None) and seen["worker"] == before
+    assert (tmp_path / "b.txt").read_text() == "x"
+
+
+# --- memory: bounded by the block, not by the file -----------------------------------------------------------------
+
+MEMORY_CHILD = """
+import sys
+from instructlin.mapping import InstructionMap
+from instructlin.streaming import map_file
+
+def hwm_mb():  # VmHWM: ru_maxrss of a child keeps its parent's peak across fork and exec
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+model = InstructionMap.load(sys.argv[1])
+before = hwm_mb()
+map_file(model, sys.argv[2], sys.argv[3], chunk_size=2048)
+print(hwm_mb() - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
+def test_peak_memory_does_not_grow_with_the_file(tmp_path):
+    d, rows = 256, 150_000  # 146 MB in, 146 MB out
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(64, d)).astype(np.float32)
+    InstructionMap("ridge", alpha=1.0, prior="zero").fit(X, X).save(tmp_path / "map")
+    block = rng.normal(size=(1000, d)).astype(np.float32).tobytes()
+    with open(tmp_path / "in.npy", "wb") as fh:
+        np.lib.format.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (rows, d)})
+        for _ in range(rows // 1000):
+            fh.write(block)
+    run = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(tmp_path / "map"), str(tmp_path / "in.npy"),
+                          str(tmp_path / "out.npy")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr
+    grew_mb = float(run.stdout.split()[-1])
+    assert grew_mb < 40, f"peak RSS grew by {grew_mb:.0f} MB while mapping a 146 MB file in 2 MB blocks"
+    assert (tmp_path / "out.npy").stat().st_size == (tmp_path / "in.npy").stat().st_size
+
+
+# --- saved maps: both files swap in together; permissions follow the umask -------------------------------------------
+
+
+def _fitted(seed: int, d: int = D) -> InstructionMap:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(20, d))
+    return InstructionMap("ridge", alpha=1.0, prior="zero").fit(X, X + seed)
+
+
+def test_save_failing_half_way_leaves_the_old_map_whole(tmp_path, monkeypatch):
+    folder = _fitted(1).save(tmp_path / "map")
+    old = {name: (folder / name).read_bytes() for name in (WEIGHTS_FILE, CONFIG_FILE)}
+
+    def no_space(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", no_space)  # the weights are written, the config is not
+    with pytest.raises((OSError, DataError)) as failed:
+        _fitted(2, d=4).save(folder)
+    monkeypatch.undo()
+    assert {name: (folder / name).read_bytes() for name in old} == old
+    assert hidden(tmp_path) == []
+    assert isinstance(failed.value, DataError) and "Free some space" in str(failed.value)
+
+
+def test_save_over_a_map_keeps_the_users_other_files_and_folder_mode(tmp_path):
+    folder = _fitted(1).save(tmp_path / "map")
+    (folder / "NOTES.md").write_text("my notes")
+    (folder / "runs").mkdir()
+    (folder / "runs" / "log.txt").write_text("log")
+    folder.chmod(0o750)
+    _fitted(2, d=4).save(tmp_path / "map")
+    assert load_map(InstructionMap, folder).n_features_in_ == 4
+    assert (folder / "NOTES.md").read_text() == "my notes" and (folder / "runs" / "log.txt").read_text() == "log"
+    assert folder.stat().st_mode & 0o777 == 0o750
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["map"]
+
+
+def test_a_swap_killed_between_its_two_renames_is_undone_by_the_next_write(tmp_path):
+    folder = _fitted(1).save(tmp_path / "map")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    name = temp_name(".replaced-map").replace(f"-{os.getpid()}-", f"-{dead.pid}-")
+    folder.rename(tmp_path / name)  # as if killed after renaming the old folder away
+    remove_stale_temps(tmp_path)
+    assert load_map(InstructionMap, folder).n_features_in_ == D and hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_outputs_follow_the_umask(model, tmp_path, umask):
+    X = np.ones((4, D), np.float32)
+    np.save(tmp_path / "in.npy", X)
+    parquet_of(tmp_path / "in.parquet", X)
+    old = os.umask(umask)
+    try:
+        map_file(model, tmp_path / "in.npy", tmp_path / "out.npy")
+        map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet")
+        folder = _fitted(1).save(tmp_path / "map")
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "out.npy", tmp_path / "out.parquet", folder / WEIGHTS_FILE, folder / CONFIG_FILE):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_temp_names_are_recognisable_and_carry_the_pid():
+    name = temp_name(".npy")
+    assert name.startswith(TEMP_PREFIX) and f"-{os.getpid()}-" in name and name.endswith(".npy")
+    assert atomic._TEMP_NAME.match(name)
+
+
+def test_run_benchmark_keeps_every_marked_block(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_benchmark", ROOT / "benchmarks" / "run_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# old tables\n\n<!-- teacher:start -->\nT\n<!-- teacher:end -->\n\nmiddle\n\n"
+                       "<!-- streaming:start -->\nS\n<!-- streaming:end -->\n")
+    kept = module.kept_teacher_block(results)
+    assert "<!-- teacher:start -->\nT\n<!-- teacher:end -->" in kept
+    assert "<!-- streaming:start -->\nS\n<!-- streaming:end -->" in kept
+    assert "old tables" not in kept and "middle" not in kept
