@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
+from instructlin.arrays import input_encoder, load_npy, write_sidecar
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError
@@ -18,6 +21,28 @@ from instructlin.mapping import MapMethod
 from instructlin.sampling import Selection, parse_train_size
 
 logger = logging.getLogger("instructlin")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"instructlin: error: {self.prog.removeprefix('instructlin ')}: {message} (see --help)\n")
+
+
+def _int_at_least(low: int):
+    """An argparse type: an integer >= ``low``, refused in one line that gives the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+
+    return parse
 
 
 def _train_size(text: str) -> float | int:
@@ -41,32 +66,32 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instruction-template", default=None,
                         help="prompt template with {instruction}, e.g. 'Instruct: {instruction}\\nQuery:'")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    parser.add_argument("--max-seq-length", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--max-seq-length", type=_int_at_least(1), default=None)
+    parser.add_argument("--batch-size", type=_int_at_least(1), default=32)
     parser.add_argument("--cache-dir", default=None,
                         help="default: $INSTRUCTLIN_CACHE or ~/.cache/instructlin")
-    parser.add_argument("--n-per-class", type=int, default=None, help="subsample, stratified and seeded")
+    parser.add_argument("--n-per-class", type=_int_at_least(1), default=None, help="subsample, stratified and seeded")
     parser.add_argument("--drop-empty", action="store_true", help="drop rows with empty text")
     parser.add_argument("--train-size", "--train-fraction", dest="train_size", type=_train_size,
                         default=0.2, help="texts given a teacher pass: a count (32) or a fraction (0.2)")
     parser.add_argument("--selection", default="random", choices=[s.value for s in Selection],
                         help="how those texts are chosen: random (stratified) or label-free over base")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=_int_at_least(0), default=42)
     parser.add_argument("--method", default="auto", choices=[m.value for m in MapMethod],
                         help="auto (default) picks method, prior, alpha and size by label-free CV")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="instructlin", description=__doc__)
+    parser = _Parser(prog="instructlin", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     evaluate = sub.add_parser("evaluate", help="fit on 20%%, score V-measure and time on the rest")
     _common(evaluate)
-    evaluate.add_argument("--kmeans-seeds", type=int, default=10)
-    evaluate.add_argument("--splits", type=int, default=1,
+    evaluate.add_argument("--kmeans-seeds", type=_int_at_least(1), default=10)
+    evaluate.add_argument("--splits", type=_int_at_least(1), default=1,
                           help="repeat the split with N seeds; the JSON gets mean and sd")
     evaluate.add_argument("--no-timing", action="store_true")
-    evaluate.add_argument("--timing-repeats", type=int, default=3)
+    evaluate.add_argument("--timing-repeats", type=_int_at_least(1), default=3)
     evaluate.add_argument("--output", required=True, help="result JSON path")
     embed = sub.add_parser("embed", help="encode texts (base, or with --instruction) to .npy")
     _common(embed)
@@ -77,13 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--instructed", help="instructed embeddings .npy (with --base)")
     fit.add_argument("--corpus-base", help="base embeddings .npy of the whole corpus (optional): "
                      "pca-ridge and auto learn their basis from them")
+    fit.add_argument("--encoder-id", help="the encoder that made --base/--instructed (recorded in the map; "
+                     "default: what --base's .npy.json sidecar names)")
     fit.add_argument("--output", required=True, help="folder for model.safetensors + config.json")
     apply = sub.add_parser("map", help="apply a saved map to a .npy or .parquet of embeddings")
     apply.add_argument("--map", required=True, dest="map_path", help="folder written by `fit`")
     apply.add_argument("--input", required=True)
     apply.add_argument("--output", required=True)
     apply.add_argument("--column", default="embedding", help="Parquet list column to map")
-    apply.add_argument("--chunk-size", type=int, default=65536)
+    apply.add_argument("--chunk-size", type=_int_at_least(1), default=65536)
+    apply.add_argument("--encoder-id", help="the encoder that made --input (default: what its metadata names); "
+                       "a map fitted for another encoder is refused")
     apply.add_argument("--quiet", action="store_true")
     return parser
 
@@ -151,9 +180,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_embed(args: argparse.Namespace) -> None:
     from instructlin.cache import EmbeddingCache
     from instructlin.encoders import load_encoder
-    from instructlin.experiment import load_experiment_data
+    from instructlin.experiment import encoder_metadata, load_experiment_data
 
     config = config_from_args(args)
+    if not args.output.endswith(".npy"):
+        raise DataError(f"--output {args.output!r} must end in .npy (embeddings are written as a NumPy array).")
     dataset = load_experiment_data(config)
     encoder = load_encoder(config.encoder, device=config.device, max_seq_length=config.max_seq_length,
                            instruction_template=config.instruction_template)
@@ -164,6 +195,8 @@ def cmd_embed(args: argparse.Namespace) -> None:
     array, _ = cache.encode(encoder, dataset.texts, instruction=instruction,
                             batch_size=config.batch_size, progress=hook)
     _save_npy(args.output, array)
+    write_sidecar(args.output, {**encoder_metadata(encoder), "instruction": instruction or "",
+                                "max_seq_length": encoder.max_seq_length, "shape": list(array.shape)})
     print(f"wrote {array.shape} embeddings from {encoder.describe()} to {args.output}")
 
 
@@ -173,14 +206,19 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if args.base or args.instructed:
         if not (args.base and args.instructed):
             raise DataError("Pass both --base and --instructed .npy files, or neither (to use --data).")
-        X = np.load(args.base, allow_pickle=False)
-        Y = np.load(args.instructed, allow_pickle=False)
-        corpus = np.load(args.corpus_base, allow_pickle=False) if args.corpus_base else None
+        _check_map_folder(args.output)
+        X, Y = load_npy(args.base, "--base"), load_npy(args.instructed, "--instructed")
+        corpus = load_npy(args.corpus_base, "--corpus-base") if args.corpus_base else None
+        metadata = {"instruction": (args.instructions or [""])[0]}
+        encoder_id = _declared_encoder(args.encoder_id, args.base, args.instructed)
+        if encoder_id:
+            metadata["encoder"] = encoder_id
         model = InstructionMap(args.method, device=args.device, random_state=args.seed).fit(
-            X, Y, X_unpaired=corpus, metadata={"instruction": (args.instructions or [""])[0]})
+            X, Y, X_unpaired=corpus, metadata=metadata)
     else:
         from instructlin.experiment import run_experiment
 
+        _check_map_folder(args.output)
         config = config_from_args(args, measure_timing=False)
         result = run_experiment(config, progress=_progress_bars(args.quiet))
         model = result.primary.map
@@ -188,27 +226,45 @@ def cmd_fit(args: argparse.Namespace) -> None:
     print(f"wrote a {model.describe()} map (d={model.n_features_in_}) to {args.output}")
 
 
+def _check_map_folder(path: str) -> None:
+    if Path(path).exists() and not Path(path).is_dir():
+        raise DataError(f"--output {path} is a file; a map is a folder (model.safetensors + config.json).")
+
+
+def _declared_encoder(flag: str | None, *paths: str) -> str | None:
+    """The encoder of some embeddings files: ``--encoder-id`` or their sidecars, refusing a conflict."""
+    named = {p: input_encoder(p) for p in paths}
+    found = {e for e in named.values() if e} | ({flag} if flag else set())
+    if len(found) > 1:
+        raise DataError(f"The inputs name different encoders {sorted(found)}; "
+                        "base and instructed embeddings must come from one encoder.")
+    return found.pop() if found else None
+
+
 def cmd_map(args: argparse.Namespace) -> None:
     from instructlin.mapping import InstructionMap
     from instructlin.streaming import map_file
 
     model = InstructionMap.load(args.map_path)
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
+    model.check_compatible(encoder_id=_declared_encoder(args.encoder_id, args.input))
+    bars = {}
 
-        bar = tqdm(unit="row", desc="map")
+    def progress(done: int, total: int) -> None:  # the bar appears once rows flow, not before a refusal
+        if args.quiet:
+            return
+        if "map" not in bars:
+            from tqdm import tqdm
 
-    def progress(done: int, total: int) -> None:
-        if bar is not None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+            bars["map"] = tqdm(total=total, unit="row", desc="map")
+        bars["map"].n = done
+        bars["map"].refresh()
 
-    n = map_file(model, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
-                 progress=progress)
-    if bar is not None:
-        bar.close()
+    try:
+        n = map_file(model, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
+                     progress=progress)
+    finally:
+        if "map" in bars:
+            bars["map"].close()
     print(f"mapped {n} rows to {args.output}")
 
 
@@ -222,9 +278,16 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         COMMANDS[args.command](args)
-    except (DataError, EncoderUnavailableError, ValueError, FileNotFoundError) as err:
-        print(f"instructlin: error: {err}", file=sys.stderr)
+    except (DataError, EncoderUnavailableError, ValueError, OSError) as err:
+        message = " ".join(str(err).split())  # one line, whatever the message held
+        print(f"instructlin: error: {message}", file=sys.stderr)
         return 2
+    except Exception as err:  # a bug: still one line, and the traceback on request
+        if os.environ.get("INSTRUCTLIN_DEBUG"):
+            raise
+        print(f"instructlin: internal error: {type(err).__name__}: {err} (a bug: please report it; "
+              "INSTRUCTLIN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 
