@@ -104,6 +104,24 @@ else:
 
 show_metrics(result)
 
+st.subheader("How few teacher passes suffice")
+teacher = cached.encoder_for(config).model_id
+if st.button("Draw the learning curve", key="draw_curve",
+             help="Fits the map at 16, 32, 64, 128 texts and 20 % of the corpus, 3 seeded splits each."):
+    st.session_state["curve_for"] = (config, aspect)
+if st.session_state.get("curve_for") == (config, aspect):
+    with page.guard("Drawing the learning curve"):
+        curve = cached.learning_curve(config, aspect)
+    st.plotly_chart(figures.learning_curve(curve), key="learning_curve")
+    st.caption(f"Teacher: {code(teacher)}, instruction {code(aspect)}. Each point: mean ± sd over 3 seeded "
+               "splits of retention, V(mapped) / V(teacher) on the texts not encoded; the map is "
+               f"`{'auto' if method == 'sgd' else method}`. **random** is stratified by label, **kcenter** "
+               "picks diverse texts from the base embeddings without labels. A missing point is n/a "
+               "(the teacher's V under 0.05).")
+else:
+    st.caption(f"Press the button to see retention against the number of texts given a teacher pass "
+               f"({code(teacher)}), chosen at random or by k-center over the base embeddings.")
+
 st.subheader("Download")
 with tempfile.TemporaryDirectory() as tmp:
     result.map.save(Path(tmp) / "map")

