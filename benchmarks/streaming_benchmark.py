@@ -148,7 +148,17 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
         "Each run in its own subprocess; "
         f"medians of {args.repeats}. Parquet / .npy rate: {rate['parquet'] / rate['npy']:.0%}.",
         "", "| run | rows/s | vs GEMM | peak RSS, MB | RSS before mapping, MB |", "|---|---|---|---|---|",
-        *rows, "", END])
+        *rows, "", targets(rate, runs), "", END])
+
+
+def targets(rate: dict[str, float], runs: dict[str, list[dict]]) -> str:
+    """One line: each goal of the streaming map, its measured value, met or not."""
+    peak = max(statistics.median(r["peak_rss_mb"] for r in runs[kind]) for kind in ("npy", "parquet"))
+    goals = [(".npy at least 70 % of the GEMM rate", rate["npy"] / rate["gemm"], 0.70),
+             ("Parquet at least 50 % of the .npy rate", rate["parquet"] / rate["npy"], 0.50)]
+    parts = [f"{name}: {value:.0%} ({'met' if value >= goal else 'NOT met'})" for name, value, goal in goals]
+    parts.append(f"peak RSS under 1 GB: {peak:,.0f} MB ({'met' if peak < 1024 else 'NOT met'})")
+    return "Goals: " + "; ".join(parts) + "."
 
 
 def write_block(path: Path, block: str) -> None:

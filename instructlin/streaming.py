@@ -11,15 +11,13 @@ from __future__ import annotations
 import errno
 import numbers
 import os
-import queue
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from instructlin import arrow_lists
+from instructlin import arrow_lists, overlap
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 
@@ -50,9 +48,9 @@ class _Affine:
     def check(self, dim: int) -> None:
         self.model.check_compatible(dim=dim)
 
-    def block_rows(self, chunk_size: int, n: int | None = None) -> int:
-        """Rows per block: ``chunk_size``, fewer where a buffer would pass BLOCK_BYTES, at least 1."""
-        cap = BLOCK_BYTES // (4 * max(self.d_in, self.d_out, 1))
+    def block_rows(self, chunk_size: int, n: int | None = None, *, budget: int = BLOCK_BYTES) -> int:
+        """Rows per block: ``chunk_size``, fewer where a buffer would pass ``budget`` bytes, at least 1."""
+        cap = budget // (4 * max(self.d_in, self.d_out, 1))
         return max(1, min(chunk_size, cap, chunk_size if n is None else n))
 
     def __call__(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -139,52 +137,6 @@ def _reserve(fh: Any, size: int) -> None:
             # EINVAL / EOPNOTSUPP: the file system cannot reserve; the writes still work
 
 
-def _write_all(fh: Any, data: np.ndarray) -> None:
-    """Write every byte of a C-contiguous array (raw files may write less than asked)."""
-    view = memoryview(data).cast("B")
-    while view:
-        view = view[fh.write(view):]
-
-
-class _BackgroundWriter:
-    """Writes blocks from a thread while the caller maps the next one; two output buffers take turns."""
-
-    def __init__(self, fh: Any, shape: tuple[int, int]) -> None:
-        self._fh, self._error = fh, None
-        self._free: queue.Queue = queue.Queue()
-        self._todo: queue.Queue = queue.Queue()
-        for _ in range(2):
-            self._free.put(np.empty(shape, dtype=np.float32))
-        self._thread = threading.Thread(target=self._run, name="instructlin-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._todo.get()) is not None:
-            if self._error is None:
-                try:
-                    _write_all(self._fh, item[0][: item[1]])
-                except BaseException as err:  # re-raised in the caller's thread
-                    self._error = err
-            self._free.put(item[0])
-
-    def buffer(self) -> np.ndarray:
-        """A free output buffer (waits while both are being written); raises the writer's error, if any."""
-        buf = self._free.get()
-        if self._error is not None:
-            raise self._error
-        return buf
-
-    def submit(self, buf: np.ndarray, rows: int) -> None:
-        self._todo.put((buf, rows))
-
-    def finish(self, *, check: bool = True) -> None:
-        """Wait for the queued writes (also after an error: the file is closed next); raise theirs if asked."""
-        self._todo.put(None)
-        self._thread.join()
-        if check and self._error is not None:
-            raise self._error
-
-
 def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progress: ChunkProgress | None) -> int:
     with open(source, "rb", buffering=0) as fh:
         n, d, dtype = _read_npy_header(fh, source)
@@ -199,7 +151,7 @@ def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progr
             with open(tmp, "wb", buffering=0) as out:
                 np.lib.format.write_array_header_1_0(out, header)
                 _reserve(out, out.tell() + n * affine.d_out * 4)
-                writer = _BackgroundWriter(out, (rows, affine.d_out))
+                writer = overlap.BufferWriter(out, (rows, affine.d_out))
                 try:
                     for start in range(0, n, rows):
                         k = min(rows, n - start)
@@ -240,12 +192,15 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
     out_schema = schema.set(index, schema.field(index).with_type(out_kind))
     paths = [reader.schema.column(i).path for i in range(len(reader.schema))]
     others = [p for p in paths if p != column and not p.startswith(column + ".")]  # vectors: no dictionary
-    batch_rows = affine.block_rows(chunk_size)
+    # A Parquet block lives in several copies at once (decoded input, mapped output, its encoded row group,
+    # one more queued for the writer), so its budget is half that of a .npy block.
+    batch_rows = affine.block_rows(chunk_size, budget=BLOCK_BYTES // 2)
     total, done = reader.metadata.num_rows, 0
 
     def write(tmp: str) -> None:
         nonlocal done
-        with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others) as writer:
+        with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others) as writer, \
+                overlap.WriteBehind() as behind:
             for batch in reader.iter_batches(batch_size=batch_rows):
                 if not batch.num_rows:
                     continue
@@ -256,7 +211,7 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
                 mapped = affine(x, np.empty((len(x), affine.d_out), dtype=np.float32))
                 columns = [arrow_lists.list_array(mapped, out_kind) if i == index else batch.column(i)
                            for i in range(batch.num_columns)]
-                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=out_schema))
+                behind.submit(writer.write_batch, pa.RecordBatch.from_arrays(columns, schema=out_schema))
                 done += len(x)
                 if progress:
                     progress(done, total)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin import atomic, streaming
+from instructlin import atomic, overlap
 from instructlin.atomic import TEMP_PREFIX, atomic_write, remove_stale_temps, temp_name
 from instructlin.cli import main
 from instructlin.data import DataError
@@ -239,13 +239,33 @@ def test_full_disk_is_a_data_error_naming_the_output(case, map_dir, tmp_path, mo
             raise OSError(case.data["errno"], os.strerror(case.data["errno"]))
         fh.write(memoryview(data).cast("B"))
 
-    monkeypatch.setattr(streaming, "_write_all", full)
+    monkeypatch.setattr(overlap, "write_all", full)
     target = tmp_path / "out.npy"
     code = run_main(["map", "--map", str(map_dir), "--input", str(tmp_path / "in.npy"), "--output", str(target),
                      "--chunk-size", "16", "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and str(target) in err and "Free some space" in err and "--output" in err, err
     assert not target.exists() and hidden(tmp_path) == []
+
+
+def test_a_full_disk_while_writing_parquet_in_the_background_is_a_data_error(map_dir, tmp_path, monkeypatch):
+    """Parquet blocks are written from a thread: its error must reach the caller, and the temp file go."""
+    rng = np.random.default_rng(2)
+    source = parquet_of(tmp_path / "in.parquet", rng.normal(size=(40, D)).astype(np.float32))
+    written = []
+    real = pq.ParquetWriter.write_batch
+
+    def fills_up(self, batch, *args, **kwargs):
+        written.append(batch.num_rows)
+        if len(written) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_batch", fills_up)
+    with pytest.raises(DataError, match="Free some space"):
+        map_file(InstructionMap.load(map_dir), source, tmp_path / "out.parquet", chunk_size=8)
+    assert 2 <= len(written) <= 3  # the mapping stopped soon after the failed write, not at the end
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
 
 
 @pytest.mark.skipif(not hasattr(os, "posix_fallocate"), reason="no posix_fallocate on this platform")
@@ -258,7 +278,7 @@ def test_output_space_is_reserved_first_so_a_full_disk_stops_before_any_work(map
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "posix_fallocate", no_space)
-    monkeypatch.setattr(streaming, "_write_all", lambda fh, data: blocks.append(len(data)))
+    monkeypatch.setattr(overlap, "write_all", lambda fh, data: blocks.append(len(data)))
     with pytest.raises(DataError, match="Free some space"):
         map_file(InstructionMap.load(map_dir), tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=16)
     assert reserved == [128 + 40 * D * 4] and blocks == []  # the header is 128 bytes; no block was mapped

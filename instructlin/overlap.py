@@ -1,0 +1,88 @@
+"""Overlap writing with computing: the previous block is written from a thread while the next is mapped."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def write_all(fh: Any, data: np.ndarray) -> None:
+    """Write every byte of a C-contiguous array (raw files may write less than asked)."""
+    view = memoryview(data).cast("B")
+    while view:
+        view = view[fh.write(view):]
+
+
+class BufferWriter:
+    """Writes blocks from a thread while the caller maps the next one; two output buffers take turns."""
+
+    def __init__(self, fh: Any, shape: tuple[int, int]) -> None:
+        self._fh, self._error = fh, None
+        self._free: queue.Queue = queue.Queue()
+        self._todo: queue.Queue = queue.Queue()
+        for _ in range(2):
+            self._free.put(np.empty(shape, dtype=np.float32))
+        self._thread = threading.Thread(target=self._run, name="instructlin-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._todo.get()) is not None:
+            if self._error is None:
+                try:
+                    write_all(self._fh, item[0][: item[1]])
+                except BaseException as err:  # re-raised in the caller's thread
+                    self._error = err
+            self._free.put(item[0])
+
+    def buffer(self) -> np.ndarray:
+        """A free output buffer (waits while both are being written); raises the writer's error, if any."""
+        buf = self._free.get()
+        if self._error is not None:
+            raise self._error
+        return buf
+
+    def submit(self, buf: np.ndarray, rows: int) -> None:
+        self._todo.put((buf, rows))
+
+    def finish(self, *, check: bool = True) -> None:
+        """Wait for the queued writes (also after an error: the file is closed next); raise theirs if asked."""
+        self._todo.put(None)
+        self._thread.join()
+        if check and self._error is not None:
+            raise self._error
+
+
+class WriteBehind:
+    """Runs one call at a time in a thread, one queued at most, so writing a block overlaps mapping the next."""
+
+    def __init__(self) -> None:
+        self._todo: queue.Queue = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="instructlin-writer", daemon=True)
+
+    def _run(self) -> None:
+        while (item := self._todo.get()) is not None:
+            if self._error is None:
+                try:
+                    item[0](*item[1:])
+                except BaseException as err:  # re-raised in the caller's thread
+                    self._error = err
+
+    def submit(self, call: Callable[..., object], *args: object) -> None:
+        if self._error is not None:
+            raise self._error
+        self._todo.put((call, *args))
+
+    def __enter__(self) -> WriteBehind:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        self._todo.put(None)
+        self._thread.join()
+        if kind is None and self._error is not None:
+            raise self._error
