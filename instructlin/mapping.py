@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted
 
-from instructlin.arrays import check_finite
+from instructlin.choices import Criterion, MapMethod, Prior
+from instructlin.inputs import as_numpy, is_torch, validate_pairs, validate_rows, validate_target
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.metrics import row_cosine
 from instructlin.params import check_params
-from instructlin.selection import Criterion, best, candidate_grid, cross_validate, solve
+from instructlin.selection import best, candidate_grid, cross_validate, solve
 from instructlin.sgd import EpochCallback, EpochRecord, train_linear
-from instructlin.solvers import Prior, pca_basis, procrustes_solution
+from instructlin.solvers import pca_basis, procrustes_solution
 
 __all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "InstructionMap", "MapMethod", "Prior"]
 
@@ -26,18 +27,7 @@ MAX_BASIS_ROWS = 20_000
 MAX_COMPONENTS = 256
 
 
-class MapMethod(str, Enum):
-    """How the map is fitted; ``auto`` chooses among the closed-form ones by label-free CV."""
-
-    AUTO = "auto"
-    RIDGE = "ridge"
-    REDUCED_RANK = "reduced-rank"
-    PCA_RIDGE = "pca-ridge"
-    PROCRUSTES = "procrustes"
-    SGD = "sgd"
-
-
-class InstructionMap(TransformerMixin, BaseEstimator):
+class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Learns ``Y_instructed ~ X_base @ W + b`` from a few paired embeddings, then maps the rest.
 
     ``method``:
@@ -51,7 +41,9 @@ class InstructionMap(TransformerMixin, BaseEstimator):
     Any of ``alpha``, ``prior``, ``rank``, ``n_components`` left at ``"auto"`` is chosen by CV,
     maximising ``criterion``: ``neighbours`` (kNN agreement of held-out predictions with the
     teacher) or ``cosine``. No label is ever read. Fitted: ``coef_`` (d_out, d_in), ``intercept_``,
-    ``method_``, ``prior_``, ``alpha_``, ``size_`` (rank or components), ``cv_results_``.
+    ``method_``, ``prior_``, ``alpha_``, ``size_`` (rank or components), ``cv_results_``; every one
+    is reset by each ``fit``. Output columns are named by ``get_feature_names_out`` (``instructionmap0``,
+    ...), so ``set_output(transform="pandas")`` and pipelines work.
     """
 
     def __init__(
@@ -106,17 +98,8 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         ``auto`` learn their basis from them, or from ``X`` alone when they are not given.
         """
         check_params(self.get_params())
-        X, Y = _as_numpy(X), _as_numpy(Y)
-        if X.ndim != 2 or Y.ndim != 2 or X.shape[0] != Y.shape[0]:
-            raise ValueError(
-                f"X_base has shape {X.shape} and Y_instructed has shape {Y.shape}; both must be 2-D "
-                "with the same number of rows (one base and one instructed embedding per text)."
-            )
-        if X.shape[0] < 2:
-            raise ValueError(f"Need at least 2 paired rows to fit, got {X.shape[0]}.")
-        check_finite(X, "X_base")
-        check_finite(Y, "Y_instructed")
-        X, Y = validate_data(self, X, Y, multi_output=True, y_numeric=True, dtype=np.float64)
+        self._reset_fitted()
+        X, Y = validate_pairs(self, X, Y)
         method = MapMethod(self.method)
         self.alpha_, self.prior_, self.size_, self.cv_results_ = None, None, None, []
         self.history_: list[EpochRecord] = []
@@ -165,7 +148,7 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         return W, b, MapMethod(chosen.method)
 
     def _basis(self, X: np.ndarray, X_unpaired: Any):
-        rows = X if X_unpaired is None else np.asarray(_as_numpy(X_unpaired), dtype=np.float64)
+        rows = X if X_unpaired is None else np.asarray(as_numpy(X_unpaired), dtype=np.float64)
         if rows.ndim != 2 or rows.shape[1] != X.shape[1]:
             raise ValueError(
                 f"X_unpaired has shape {rows.shape}; it must be base embeddings of d={X.shape[1]}."
@@ -179,12 +162,9 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         """Map base embeddings (numpy or torch, any number of rows) in chunks."""
         check_is_fitted(self, "coef_")
         check_params({"chunk_size": self.chunk_size, "device": self.device})
-        if _is_torch(X):
+        if is_torch(X):
             return self._transform_torch(X)
-        X = _as_numpy(X)
-        if X.ndim == 2 and np.issubdtype(X.dtype, np.number):
-            check_finite(X, "X")
-        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        X = validate_rows(self, X)
         out = np.empty((X.shape[0], self.coef_.shape[0]), dtype=np.float32)
         W = self.coef_.T
         for start in range(0, X.shape[0], self.chunk_size):
@@ -210,9 +190,32 @@ class InstructionMap(TransformerMixin, BaseEstimator):
         ]
         return torch.cat(chunks) if chunks else X.new_zeros((0, W.shape[1]))
 
-    def score(self, X: Any, Y: Any) -> float:
-        """Mean cosine between mapped ``X`` and the instructed ``Y`` (higher is better)."""
-        return float(row_cosine(_as_numpy(self.transform(X)), _as_numpy(Y)).mean())
+    def score(self, X: Any, y: Any) -> float:
+        """Mean cosine between mapped ``X`` and the instructed embeddings ``y`` (higher is better); both checked.
+
+        The target is named ``y`` here, as scikit-learn's scorers and ``Pipeline.score`` pass it.
+        """
+        check_is_fitted(self, "coef_")
+        mapped = np.asarray(as_numpy(self.transform(X)), dtype=np.float64)  # validates X
+        return float(row_cosine(mapped, validate_target(y, mapped.shape)).mean())
+
+    def _reset_fitted(self) -> None:
+        """Forget everything a previous ``fit`` learned, so no fitted attribute outlives a refit."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)
+
+    @property
+    def _n_features_out(self) -> int:
+        """The output dimension, which names the output columns (``get_feature_names_out``)."""
+        return self.coef_.shape[0]
+
+    def __sklearn_tags__(self) -> Tags:
+        """Declare the required target (instructed embeddings: 2-D, or 1-D for one coordinate) and float32 out."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the weights and every output are float32
+        return tags
 
     def describe(self) -> str:
         """One line: the fitted method and what CV chose, e.g. ``pca-ridge k=16 prior=zero alpha=0.3``."""
@@ -258,13 +261,3 @@ def _require_square(X: np.ndarray, Y: np.ndarray, what: str) -> None:
             f"{what} needs equal dimensions, got X_base d={X.shape[1]} and Y_instructed "
             f"d={Y.shape[1]}; use prior='zero' (or method='ridge')."
         )
-
-
-def _is_torch(X: Any) -> bool:
-    return type(X).__module__.startswith("torch")
-
-
-def _as_numpy(X: Any) -> np.ndarray:
-    if _is_torch(X):
-        return X.detach().float().cpu().numpy()
-    return np.asarray(X)

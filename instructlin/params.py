@@ -12,6 +12,8 @@ from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
+from instructlin.choices import Choice, Criterion, Loss, MapMethod, Prior
+
 AUTO = "auto"
 
 
@@ -35,6 +37,12 @@ def _one_of(*choices: str) -> Callable[[Any], bool]:
     return lambda v: isinstance(v, str) and v in choices
 
 
+def _choice(enum: type[Choice], *, auto: bool = False) -> tuple[Callable[[Any], bool], str]:
+    """The rule for a parameter that takes one of ``enum``'s values (and maybe ``"auto"``)."""
+    choices = ((AUTO,) if auto else ()) + enum.values()
+    return _one_of(*choices), f"one of {', '.join(choices)}"
+
+
 def _alphas(value: Any) -> bool:
     return value is None or (isinstance(value, list | tuple) and len(value) > 0
                              and all(_is_real(a) and a > 0 for a in value))
@@ -42,20 +50,19 @@ def _alphas(value: Any) -> bool:
 
 #: parameter -> (check, what a valid value is, for the message)
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "method": (_one_of("auto", "ridge", "reduced-rank", "pca-ridge", "procrustes", "sgd"),
-               "one of auto, ridge, reduced-rank, pca-ridge, procrustes, sgd"),
+    "method": _choice(MapMethod),
     "alpha": (_positive(auto=True), "'auto' or a finite number > 0"),
-    "prior": (_one_of("auto", "identity", "zero"), "one of auto, identity, zero"),
+    "prior": _choice(Prior, auto=True),
     "rank": (_int_at_least(1, auto=True), "'auto' or an integer >= 1"),
     "n_components": (_int_at_least(1, auto=True), "'auto' or an integer >= 1"),
-    "criterion": (_one_of("neighbours", "cosine"), "one of neighbours, cosine"),
+    "criterion": _choice(Criterion),
     "alphas": (_alphas, "null or a non-empty list of numbers > 0"),
     "cv": (_int_at_least(2), "an integer >= 2"),
     "epochs": (_int_at_least(1), "an integer >= 1"),
     "learning_rate": (_positive(), "a finite number > 0"),
     "batch_size": (_int_at_least(1), "an integer >= 1"),
     "weight_decay": (lambda v: _is_real(v) and v >= 0, "a finite number >= 0"),
-    "loss": (_one_of("mse", "cosine", "mse+cosine"), "one of mse, cosine, mse+cosine"),
+    "loss": _choice(Loss),
     "patience": (_int_at_least(1), "an integer >= 1"),
     "validation_fraction": (lambda v: _is_real(v) and 0 <= v < 1, "a number in [0, 1)"),
     "device": (_one_of("auto", "cpu", "cuda", "mps"), "one of auto, cpu, cuda, mps"),

@@ -9,19 +9,12 @@ row's 10 nearest neighbours that prediction and teacher share) and by cosine. No
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum
 
 import numpy as np
 
+from instructlin.choices import Criterion, Prior
 from instructlin.metrics import neighbour_sets, row_cosine, shared_neighbours
-from instructlin.solvers import PCABasis, Prior, RidgeProblem, affine_from_features, alpha_scale
-
-
-class Criterion(str, Enum):
-    """What the CV maximises over out-of-fold predictions."""
-
-    NEIGHBOURS = "neighbours"  # kNN (k=10) agreement with the teacher: what clustering sees
-    COSINE = "cosine"  # mean row cosine with the teacher: fidelity of each vector
+from instructlin.solvers import PCABasis, RidgeProblem, affine_from_features, alpha_scale
 
 
 @dataclass(frozen=True)

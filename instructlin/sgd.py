@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from enum import Enum
 
 import numpy as np
 
-
-class Loss(str, Enum):
-    MSE = "mse"
-    COSINE = "cosine"
-    MSE_COSINE = "mse+cosine"
+from instructlin.choices import Loss
+from instructlin.extras import require
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ EpochCallback = Callable[[EpochRecord], "bool | None"]
 
 
 def _loss(pred, target, loss: Loss):
-    import torch.nn.functional as F
+    F = require("torch.nn.functional", purpose="method='sgd'")
 
     mse = F.mse_loss(pred, target) * target.shape[1]  # per-row squared error, not per element
     cos = 1.0 - F.cosine_similarity(pred, target, dim=1).mean()
@@ -59,7 +55,7 @@ def train_linear(
     Starts from the identity when the dimensions agree (the base is already a good guess).
     The callback sees every epoch's record and stops training by returning False.
     """
-    import torch
+    torch = require("torch", purpose="method='sgd'")
 
     loss = Loss(loss)
     generator = torch.Generator().manual_seed(seed)

@@ -9,16 +9,13 @@ penalty and an optional rank limit on the learned part.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 
+from instructlin.choices import Prior
 
-class Prior(str, Enum):
-    """What ridge shrinks the matrix toward: the identity (residual form) or zero."""
-
-    IDENTITY = "identity"
-    ZERO = "zero"
+__all__ = ["PCABasis", "Prior", "RidgeProblem", "affine_from_features", "alpha_scale", "pca_basis",
+           "procrustes_solution"]
 
 
 @dataclass(frozen=True)
