@@ -22,7 +22,7 @@ st.plotly_chart(figures.pipeline_diagram(), config={"displayModeBar": False}, ke
 
 demo = state.config(data="demo", text_column="text", label_columns=None)
 with page.guard("Loading the demo corpus"):
-    data = cached.dataset(demo)
+    data = cached.dataset(demo.data_spec())
 demo = state.config(aspects=data.aspects, data="demo", text_column="text", label_columns=None)
 
 left, right = st.columns(2)

@@ -19,18 +19,21 @@ from pathlib import Path
 import numpy as np
 
 from instructlin.encoders import load_encoder
-from instructlin.experiment import (
-    ExperimentConfig,
-    encode_corpus,
-    encoder_metadata,
-    evaluate_instruction,
-    load_experiment_data,
-    measure_timings,
-    resolve_instructions,
-)
+from instructlin.experiment import ExperimentConfig
 from instructlin.mapping import InstructionMap
 from instructlin.report import amortised_inputs
-from instructlin.sampling import train_test_indices
+from instructlin.stages import (
+    Embeddings,
+    InstructionResult,
+    Split,
+    embed,
+    encoder_metadata,
+    evaluate,
+    fit_map,
+    load_data,
+    split_rows,
+    time_steps,
+)
 from instructlin.timing import pipeline_costs, speedup_map_only, time_call
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +77,14 @@ def table(title: str, header: list[str], rows: list[list[str]], note: str = "") 
             "|" + "---|" * len(header), *("| " + " | ".join(row) + " |" for row in rows)]
 
 
+def fit_and_score(config: ExperimentConfig, aspect: str, dataset, embeddings: Embeddings, split: Split,
+                  metadata: dict[str, str] | None = None) -> InstructionResult:
+    """The map stage then the evaluation stage, as ``run_experiment`` runs them."""
+    fitted = fit_map(spec=config.map_spec(aspect), embeddings=embeddings, split=split, metadata=metadata)
+    return evaluate(spec=config.evaluation_spec(aspect), dataset=dataset, embeddings=embeddings, split=split,
+                    fitted=fitted)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--encoder", default="minilm")
@@ -89,32 +100,30 @@ def main() -> None:
     for name, data, labels, pairs in corpora:
         config = ExperimentConfig(data=data, label_columns=labels, instructions=pairs,
                                   encoder=args.encoder, n_kmeans_seeds=seeds, timing_max_texts=128)
-        dataset = load_experiment_data(config)
-        pairs = resolve_instructions(config, dataset)
-        train, test = train_test_indices(dataset, train_size=0.2, seed=config.seed)
-        base, instructed = encode_corpus(config, encoder, dataset, pairs)
+        dataset = load_data(spec=config.data_spec())
+        embeddings = embed(spec=config.embedding_spec(), encoder=encoder, dataset=dataset)
+        split = split_rows(spec=config.split_spec(), dataset=dataset, base=embeddings.base)
         meta = encoder_metadata(encoder)
-        for aspect, instruction in pairs:
-            Y = instructed[aspect]
+        for aspect, _ in embeddings.pairs:
             by_fraction = {}  # ridge results per train fraction; 20 % comes from the method loop
             for method, kind, params in METHODS:
                 cfg = replace(config, method=kind, map_params=params)
-                r = evaluate_instruction(cfg, dataset, base, Y, train, test, aspect=aspect,
-                                         instruction=instruction, metadata=meta)
+                r = fit_and_score(cfg, aspect, dataset, embeddings, split, meta)
                 s = r.scores[aspect]
                 method_rows.append((name, aspect, method, s.mapped.mean, s.mapped.sd, s.retention,
                                     r.cosine_mapped["mean"], r.knn_overlap_mapped))
                 if method == "auto":
-                    t = measure_timings(cfg, encoder, dataset, train, test, base, Y, instruction)
-                    main_rows.append((name, aspect, len(train), len(test), s, r, t))
+                    t = time_steps(spec=cfg.timing_spec(aspect), encoder=encoder, dataset=dataset,
+                                   embeddings=embeddings, split=split).steps
+                    main_rows.append((name, aspect, len(split.train), len(split.test), s, r, t))
                     by_fraction[0.20] = r
             for fraction in FRACTIONS:
                 if round(fraction * len(dataset)) < 2:
                     continue
                 if fraction not in by_fraction:
-                    tr, te = train_test_indices(dataset, train_size=fraction, seed=config.seed)
-                    by_fraction[fraction] = evaluate_instruction(config, dataset, base, Y, tr, te, aspect=aspect,
-                                                                 instruction=instruction, metadata=meta)
+                    cfg = replace(config, train_size=fraction)
+                    part = split_rows(spec=cfg.split_spec(), dataset=dataset, base=embeddings.base)
+                    by_fraction[fraction] = fit_and_score(cfg, aspect, dataset, embeddings, part, meta)
                 r = by_fraction[fraction]
                 s = r.scores[aspect]
                 curve_rows.append((name, aspect, fraction, round(fraction * len(dataset)), s.mapped.mean,

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.cache import EmbeddingCache
 from instructlin.curves import learning_curve
 from instructlin.data import load_demo
 from instructlin.encoders import load_encoder
-from instructlin.experiment import ExperimentConfig, evaluate_instruction, load_experiment_data
+from instructlin.experiment import ExperimentConfig
 from instructlin.mapping import InstructionMap
 from instructlin.report import mean_sd
 from instructlin.sampling import select_train_rows
+from instructlin.stages import Embeddings, embed, evaluate, fit_map, load_data, split_rows
 from instructlin.timing import time_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -57,22 +57,24 @@ def demo_pack():
 
 
 def encoded_subset(encoder, path, labels, n_per_class, pairs):
-    config = ExperimentConfig(data=str(path), label_columns=labels, n_per_class=n_per_class)
-    dataset = load_experiment_data(config)
-    cache = EmbeddingCache.in_cache_dir(None)
-    base = cache.encode(encoder, dataset.texts, instruction=None)[0]
-    return dataset, base, pairs, {a: cache.encode(encoder, dataset.texts, instruction=i)[0] for a, i in pairs}
+    """A sampled research corpus and its base and instructed embeddings, through the data and embedding stages."""
+    config = ExperimentConfig(data=str(path), label_columns=labels, n_per_class=n_per_class, instructions=pairs)
+    dataset = load_data(spec=config.data_spec())
+    found = embed(spec=config.embedding_spec(), encoder=encoder, dataset=dataset)
+    return dataset, found.base, pairs, dict(found.instructed)
 
 
 def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=(), seeds=10):
-    """evaluate_instruction over N_SPLITS seeded 20 % splits; every number as mean and sd."""
+    """The map and evaluation stages over N_SPLITS seeded 20 % splits; every number as mean and sd."""
     rows = []
+    embeddings = Embeddings(((aspect, instruction),), base, {aspect: Y})
+    one = replace(dataset, labels={aspect: dataset.labels[aspect]})
     for seed in range(42, 42 + N_SPLITS):
         config = ExperimentConfig(method=method, map_params=params, seed=seed, n_kmeans_seeds=seeds)
-        train, test = select_train_rows(dataset, base, train_size=0.2, seed=seed)
-        one = replace(dataset, labels={aspect: dataset.labels[aspect]})
-        rows.append(evaluate_instruction(config, one, base, Y, train, test, aspect=aspect,
-                                         instruction=instruction))
+        split = split_rows(spec=config.split_spec(), dataset=dataset, base=base)
+        fitted = fit_map(spec=config.map_spec(aspect), embeddings=embeddings, split=split)
+        rows.append(evaluate(spec=config.evaluation_spec(aspect), dataset=one, embeddings=embeddings, split=split,
+                             fitted=fitted))
     s = [r.scores[aspect] for r in rows]
     out = {k: mean_sd(v) for k, v in {
         "v_base": [x.base.mean for x in s], "v_teacher": [x.instructed.mean for x in s],
@@ -84,7 +86,7 @@ def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=
         "ndcg": [r.ndcg10["mapped"] for r in rows], "ndcg_teacher": [r.ndcg10["instructed"] for r in rows],
     }.items()}
     out["maps"] = sorted({r.map.describe().split(" (")[0].rsplit(" alpha", 1)[0] for r in rows})
-    out["n_train"] = len(train)
+    out["n_train"] = len(split.train)
     return out
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
+from instructlin.extras import require
 
 NPY_MAGIC = b"\x93NUMPY"
 #: The Parquet schema metadata key that holds the same provenance as a ``.npy.json`` sidecar.
@@ -70,7 +71,7 @@ def input_encoder(path: str | Path) -> str | None:
     """The encoder id an embeddings file declares (sidecar or Parquet metadata), or None."""
     path = Path(path)
     if path.suffix == ".parquet" and path.is_file():
-        import pyarrow.parquet as pq
+        pq = require("pyarrow.parquet", purpose="reading Parquet")
 
         try:
             metadata = pq.read_schema(path).metadata or {}

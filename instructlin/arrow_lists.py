@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 
 from instructlin.data import DataError
+from instructlin.extras import require
 
 
 def list_type(field: Any, source: Path) -> Any:
-    import pyarrow as pa
+    pa = require("pyarrow", purpose="Parquet")
 
     kind = field.type
     if not (pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)) or \
@@ -27,7 +28,7 @@ def list_type(field: Any, source: Path) -> Any:
 
 def output_type(kind: Any, d_out: int) -> Any:
     """The input's list type (list, large_list or fixed_size_list, same item name) holding float32."""
-    import pyarrow as pa
+    pa = require("pyarrow", purpose="Parquet")
 
     item = kind.value_field.with_type(pa.float32())
     if pa.types.is_fixed_size_list(kind):
@@ -37,7 +38,7 @@ def output_type(kind: Any, d_out: int) -> Any:
 
 def vectors(array: Any, column: str, source: Path) -> np.ndarray:
     """The (rows, d) numpy view of one chunk of a list column, without going through Python lists."""
-    import pyarrow as pa
+    pa = require("pyarrow", purpose="Parquet")
 
     where = f"Column {column!r} of {source.name}"
     if array.null_count:
@@ -61,7 +62,7 @@ def vectors(array: Any, column: str, source: Path) -> np.ndarray:
 
 def list_array(mapped: np.ndarray, kind: Any) -> Any:
     """A list column of ``kind`` over ``mapped``'s memory (one flat values buffer plus offsets)."""
-    import pyarrow as pa
+    pa = require("pyarrow", purpose="Parquet")
 
     rows, d = mapped.shape
     values = pa.array(mapped.reshape(-1))

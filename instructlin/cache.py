@@ -8,14 +8,11 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from instructlin.atomic import atomic_write
-
-if TYPE_CHECKING:
-    from instructlin.encoders import Encoder, ProgressCallback
+from instructlin.protocols import ProgressCallback, TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +34,7 @@ def texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def embedding_key(encoder: Encoder, texts: Sequence[str], instruction: str | None,
+def embedding_key(encoder: TextEncoder, texts: Sequence[str], instruction: str | None,
                   *, normalize: bool = True) -> dict[str, str]:
     """Everything that determines the embeddings, as strings (also stored beside them)."""
     return {
@@ -112,7 +109,7 @@ class EmbeddingCache:
 
     def encode(
         self,
-        encoder: Encoder,
+        encoder: TextEncoder,
         texts: Sequence[str],
         *,
         instruction: str | None = None,

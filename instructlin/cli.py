@@ -17,8 +17,9 @@ from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
-from instructlin.mapping import MapMethod
-from instructlin.sampling import Selection, parse_train_size
+from instructlin.extras import MissingExtraError
+from instructlin.options import DEVICE_CHOICES, ENCODER_CHOICES, METHOD_CHOICES, SELECTION_CHOICES, SUPPORTED_SUFFIXES
+from instructlin.sampling import parse_train_size
 
 logger = logging.getLogger("instructlin")
 
@@ -54,7 +55,7 @@ def _train_size(text: str) -> float | int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="demo",
-                        help="demo | nyt:topic | nyt:location | a CSV / Parquet / JSONL path")
+                        help=f"demo | nyt:topic | nyt:location | a table path ({' / '.join(SUPPORTED_SUFFIXES)})")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", action="append", dest="label_columns",
                         help="label column (repeat for several labellings)")
@@ -62,10 +63,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="task instruction (repeat, paired with --aspect, for several)")
     parser.add_argument("--aspect", action="append", dest="aspects",
                         help="label column each --instruction targets (default: the label columns)")
-    parser.add_argument("--encoder", default="auto", help="auto | qwen3 | minilm | a local folder or hub id")
+    parser.add_argument("--encoder", default="auto",
+                        help=f"{' | '.join(ENCODER_CHOICES)} | a local folder or hub id")
     parser.add_argument("--instruction-template", default=None,
                         help="prompt template with {instruction}, e.g. 'Instruct: {instruction}\\nQuery:'")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     parser.add_argument("--max-seq-length", type=_int_at_least(1), default=None)
     parser.add_argument("--batch-size", type=_int_at_least(1), default=32)
     parser.add_argument("--cache-dir", default=None,
@@ -74,10 +76,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drop-empty", action="store_true", help="drop rows with empty text")
     parser.add_argument("--train-size", "--train-fraction", dest="train_size", type=_train_size,
                         default=0.2, help="texts given a teacher pass: a count (32) or a fraction (0.2)")
-    parser.add_argument("--selection", default="random", choices=[s.value for s in Selection],
+    parser.add_argument("--selection", default="random", choices=SELECTION_CHOICES,
                         help="how those texts are chosen: random (stratified) or label-free over base")
     parser.add_argument("--seed", type=_int_at_least(0), default=42)
-    parser.add_argument("--method", default="auto", choices=[m.value for m in MapMethod],
+    parser.add_argument("--method", default="auto", choices=METHOD_CHOICES,
                         help="auto (default) picks method, prior, alpha and size by label-free CV")
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info logs")
 
@@ -140,7 +142,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> ExperimentConfig:
 def _progress_bars(quiet: bool):
     if quiet:
         return None
-    from tqdm import tqdm
+    from instructlin.extras import progress_bar as tqdm
 
     bars: dict[str, tqdm] = {}
 
@@ -179,15 +181,13 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_embed(args: argparse.Namespace) -> None:
     from instructlin.cache import EmbeddingCache
-    from instructlin.encoders import load_encoder
-    from instructlin.experiment import encoder_metadata, load_experiment_data
+    from instructlin.stages import encoder_metadata, load_data, open_encoder
 
     config = config_from_args(args)
     if not args.output.endswith(".npy"):
         raise DataError(f"--output {args.output!r} must end in .npy (embeddings are written as a NumPy array).")
-    dataset = load_experiment_data(config)
-    encoder = load_encoder(config.encoder, device=config.device, max_seq_length=config.max_seq_length,
-                           instruction_template=config.instruction_template)
+    dataset = load_data(spec=config.data_spec())
+    encoder = open_encoder(spec=config.encoder_spec())
     instruction = (args.instructions or [None])[0]
     cache = EmbeddingCache.in_cache_dir(config.cache_dir)
     bars = _progress_bars(args.quiet)
@@ -253,7 +253,7 @@ def cmd_map(args: argparse.Namespace) -> None:
         if args.quiet:
             return
         if "map" not in bars:
-            from tqdm import tqdm
+            from instructlin.extras import progress_bar as tqdm
 
             bars["map"] = tqdm(total=total, unit="row", desc="map")
         bars["map"].n = done
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         COMMANDS[args.command](args)
-    except (DataError, EncoderUnavailableError, ValueError, OSError) as err:
+    except (DataError, EncoderUnavailableError, MissingExtraError, ValueError, OSError) as err:
         message = " ".join(str(err).split())  # one line, whatever the message held
         print(f"instructlin: error: {message}", file=sys.stderr)
         return 2

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+from instructlin.extras import require
+from instructlin.hub import HUB_HOST, hub_reachable, local_or_download
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "news_demo.csv"
+
+def data_dir() -> Path:
+    """The demo corpus's folder: ``instructlin/_data`` in a wheel (pyproject.toml maps that package
+    onto ``data/``, so git holds one copy), else ``data/`` beside the package in a checkout."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_data"
+    return packaged if (packaged / "news_demo.csv").is_file() else here.parent / "data"
+
+
+DATA_DIR = data_dir()
+DEMO_PATH = DATA_DIR / "news_demo.csv"
 DEMO_LABELS = ("topic", "location")
 
 NYT_REPO = "BrandonZYW/NYTClustering"
 NYT_REVISION = "874caa290866b25a86bfa94a4e457c72fb5bdcb2"
 NYT_ASPECTS = ("topic", "location")
-HUB_HOST = "huggingface.co"
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".jsonl", ".json")
 
@@ -73,22 +87,13 @@ def load_dataset(
 
 
 def load_demo() -> TextDataset:
-    """The two-facet news corpus shipped in ``data/`` (labels ``topic`` and ``location``)."""
+    """The two-facet news corpus shipped with the package (labels ``topic`` and ``location``)."""
     if not DEMO_PATH.exists():
         raise DataError(
-            f"The demo corpus is missing at {DEMO_PATH}. Install instructlin from a clone of the "
-            "repository with `pip install -e .` so that data/ sits beside the package."
+            f"The demo corpus is missing at {DEMO_PATH}. Reinstall instructlin (the wheel carries "
+            "it as instructlin/_data/news_demo.csv; a checkout keeps it in data/)."
         )
     return load_table(DEMO_PATH, text_column="text", label_columns=list(DEMO_LABELS), name="demo")
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether the Hugging Face hub answers within ``timeout`` seconds (fails fast offline)."""
-    try:
-        with socket.create_connection((HUB_HOST, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def load_nyt(
@@ -97,7 +102,7 @@ def load_nyt(
     """NYTClustering (InBedder) ``topic`` or ``location``: 2,160 articles, pinned revision."""
     if aspect not in NYT_ASPECTS:
         raise DataError(f"Unknown NYTClustering aspect {aspect!r}; choose one of {NYT_ASPECTS}.")
-    from huggingface_hub import hf_hub_download
+    hf_hub_download = require("huggingface_hub", purpose="downloading NYTClustering").hf_hub_download
 
     kwargs = dict(
         repo_id=NYT_REPO,
@@ -106,17 +111,14 @@ def load_nyt(
         revision=NYT_REVISION,
         cache_dir=str(cache_dir) if cache_dir else None,
     )
-    try:
-        path = hf_hub_download(**kwargs, local_files_only=True)
-    except Exception:  # not cached yet: download, but only if the hub answers at all
-        if not hub_reachable(timeout):
-            raise DataError(
-                f"Cannot download the dataset {NYT_REPO} ({aspect}.csv): the Hugging Face hub "
-                f"({HUB_HOST}) is unreachable from this machine. Download {aspect}.csv elsewhere "
-                "and pass it as a local file (--data PATH --label-column cluster), or use the "
-                "embedded demo corpus (--data demo)."
-            ) from None
-        path = hf_hub_download(**kwargs)
+    unavailable = lambda: DataError(  # noqa: E731
+        f"Cannot download the dataset {NYT_REPO} ({aspect}.csv): the Hugging Face hub "
+        f"({HUB_HOST}) is unreachable from this machine. Download {aspect}.csv elsewhere "
+        "and pass it as a local file (--data PATH --label-column cluster), or use the "
+        "embedded demo corpus (--data demo)."
+    )
+    path = local_or_download(lambda **kw: hf_hub_download(**kwargs, **kw), unavailable=unavailable,
+                             timeout=timeout, reachable=hub_reachable)
     data = load_table(path, text_column="text", label_columns=["cluster"], name=f"nyt:{aspect}")
     return TextDataset(data.name, data.texts, {aspect: data.labels["cluster"]})
 
@@ -124,6 +126,7 @@ def load_nyt(
 def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
     """A CSV / Parquet / JSONL file as a DataFrame (its first ``nrows`` rows if given), with errors
     that name the problem and the fix (missing, empty, not UTF-8, unparsable)."""
+    pd = require("pandas", purpose="reading tables")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -138,6 +141,7 @@ def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
         if suffix == ".csv":
             return pd.read_csv(path, encoding="utf-8", nrows=nrows)
         if suffix == ".parquet":
+            require("pyarrow", purpose="reading Parquet")
             return pd.read_parquet(path).head(nrows)
         return pd.read_json(path, lines=True, encoding="utf-8", nrows=nrows)
     except UnicodeDecodeError as err:
@@ -243,6 +247,7 @@ def labelling_problem(values: pd.Series) -> str | None:
 
     Such a column gives V-measure 1.0 to any clustering fine enough, so scores would mean nothing.
     """
+    pd = require("pandas")
     present = values.dropna()
     if pd.api.types.is_float_dtype(present) and not np.allclose(present, np.round(present)):
         return "holds continuous numbers, not classes"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-import os
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
-from instructlin.data import hub_reachable
+from instructlin.devices import Device, resolve_device
+from instructlin.extras import require
+from instructlin.hub import hub_reachable, local_or_download
+from instructlin.protocols import EncoderUnavailableError, ProgressCallback, TextEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +22,8 @@ MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 QWEN3_TEMPLATE = "Instruct: {instruction}\nQuery:"
 DEFAULT_TEMPLATE = "Instruct: {instruction}\nQuery: "
 
-ProgressCallback = Callable[[int, int], None]
+__all__ = ["Device", "Encoder", "EncoderName", "EncoderUnavailableError", "ProgressCallback", "TextEncoder",
+           "check_template", "load_encoder", "resolve_device", "template_for"]
 
 
 class EncoderName(str, Enum):
@@ -29,34 +32,6 @@ class EncoderName(str, Enum):
     AUTO = "auto"  # Qwen3 when it can be had, else the offline default
     QWEN3 = "qwen3"
     MINILM = "minilm"  # the offline default, shipped inside a PyPI wheel
-
-
-class Device(str, Enum):
-    AUTO = "auto"
-    CPU = "cpu"
-    CUDA = "cuda"
-    MPS = "mps"
-
-
-class EncoderUnavailableError(RuntimeError):
-    """An encoder cannot be loaded here; the message says why and what to use instead."""
-
-
-def resolve_device(device: str | Device = Device.AUTO) -> str:
-    """``auto`` becomes cuda, then mps, then cpu, whichever is present first."""
-    import torch
-
-    device = Device(device)
-    if device is Device.AUTO:
-        if torch.cuda.is_available():
-            return "cuda"
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return "mps"
-        return "cpu"
-    if device is Device.CUDA and not torch.cuda.is_available():
-        raise EncoderUnavailableError("device='cuda' was asked for but CUDA is not available; "
-                                      "use device='auto' or 'cpu'.")
-    return device.value
 
 
 def template_for(model_id: str) -> str:
@@ -83,7 +58,7 @@ def check_template(template: str) -> str:
 
 
 class Encoder:
-    """A sentence-transformers model plus the facts needed to cache and report its output."""
+    """A sentence-transformers model plus the facts needed to cache and report its output (a TextEncoder)."""
 
     def __init__(
         self,
@@ -219,8 +194,8 @@ def load_encoder(
 
 
 def _sentence_transformer(path: Path, device: str, *, qwen3: bool):
-    import torch
-    from sentence_transformers import SentenceTransformer
+    torch = require("torch", purpose="encoding texts")
+    SentenceTransformer = require("sentence_transformers", purpose="encoding texts").SentenceTransformer
 
     model = SentenceTransformer(str(path), device=device, local_files_only=True)
     if qwen3:
@@ -269,18 +244,17 @@ def _is_qwen3_folder(path: Path) -> bool:
 
 
 def _load_hub(model_id: str, device: str, timeout: float) -> Encoder:
-    from huggingface_hub import snapshot_download
+    snapshot_download = require("huggingface_hub", purpose="downloading a model").snapshot_download
 
-    try:
-        path = Path(snapshot_download(model_id, local_files_only=True))
-    except Exception:
-        if os.environ.get("HF_HUB_OFFLINE") == "1" or not hub_reachable(timeout):
-            raise EncoderUnavailableError(
-                f"Cannot load {model_id}: it is not in the local Hugging Face cache and the hub "
-                "is unreachable. Use the offline default (--encoder minilm), a local "
-                "sentence-transformers folder, or download the model on a connected machine."
-            ) from None
-        path = Path(snapshot_download(model_id))
+    def unavailable() -> EncoderUnavailableError:
+        return EncoderUnavailableError(
+            f"Cannot load {model_id}: it is not in the local Hugging Face cache and the hub "
+            "is unreachable. Use the offline default (--encoder minilm), a local "
+            "sentence-transformers folder, or download the model on a connected machine."
+        )
+
+    path = Path(local_or_download(lambda **kw: snapshot_download(model_id, **kw), unavailable=unavailable,
+                                  timeout=timeout, reachable=hub_reachable))
     qwen3 = "qwen3" in model_id.lower() or _is_qwen3_folder(path)
     model = _sentence_transformer(path, device, qwen3=qwen3)
     return Encoder(

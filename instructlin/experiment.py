@@ -1,45 +1,48 @@
-"""One experiment end to end (data, embeddings, map, scores, timings); the CLI and the app call it."""
+"""One experiment end to end: the composition of the stages that the CLI, the benchmarks and the app share."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from instructlin.cache import EmbeddingCache
-from instructlin.costs import measure_timings
-from instructlin.data import DataError, TextDataset, load_dataset, sample_per_class
-from instructlin.encoders import Encoder, check_template, load_encoder
-from instructlin.mapping import InstructionMap
-from instructlin.metrics import (
-    AspectScores,
-    aspect_scores,
-    cosine_summary,
-    knn_accuracy,
-    knn_overlap,
-    ndcg_at_k,
-)
+from instructlin.choices import MapMethod
+from instructlin.data import TextDataset
+from instructlin.devices import DEVICE_CHOICES
+from instructlin.encoders import check_template
 from instructlin.params import check_experiment_numbers
-from instructlin.report import mean_sd
-from instructlin.sampling import select_train_rows
-from instructlin.timing import Timing
+from instructlin.protocols import TextEncoder
+from instructlin.sampling import Selection
+from instructlin.specs import DataSpec, EmbeddingSpec, EncoderSpec, EvaluationSpec, MapSpec, SplitSpec, TimingSpec
+from instructlin.stages import (
+    DEFAULT_INSTRUCTIONS,
+    Embeddings,
+    InstructionResult,
+    Split,
+    StageProgress,
+    embed,
+    encoder_metadata,
+    evaluate,
+    fit_map,
+    load_data,
+    open_encoder,
+    resolve_instructions,
+    split_rows,
+    time_steps,
+)
 
-logger = logging.getLogger(__name__)
+__all__ = ["DEFAULT_INSTRUCTIONS", "ExperimentConfig", "ExperimentResult", "InstructionResult", "StageProgress",
+           "experiment_result", "run_experiment"]
 
-DEFAULT_INSTRUCTIONS = {
-    "topic": "Identify the topic of the given news article",
-    "location": "Identify the location where the given news article happened",
-}
-#: ``progress(stage, done, total)``: stage is a short label such as "encode base".
-StageProgress = Callable[[str, int, int], None]
+_CHOICES = {"method": tuple(m.value for m in MapMethod), "selection": tuple(s.value for s in Selection),
+            "device": DEVICE_CHOICES}
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
-    """Every choice of one run, hashable so the app can cache on it."""
+    """Every choice of one run (what the CLI's flags say); ``*_spec()`` gives each stage its share."""
 
     data: str = "demo"
     text_column: str = "text"
@@ -69,31 +72,39 @@ class ExperimentConfig:
 
     def __post_init__(self) -> None:
         check_experiment_numbers(self)
+        for name, allowed in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"ExperimentConfig: {name}={value!r} is invalid; choose one of {', '.join(allowed)}.")
         if self.instruction_template is not None:
             check_template(self.instruction_template)
 
+    def data_spec(self) -> DataSpec:
+        return DataSpec(self.data, self.text_column, self.label_columns, self.drop_empty, self.n_per_class,
+                        self.seed if self.n_per_class else None, self.cache_dir)
 
-@dataclass
-class InstructionResult:
-    """What one instruction's map achieved on the test part, scored against every labelling."""
+    def encoder_spec(self) -> EncoderSpec:
+        return EncoderSpec(self.encoder, self.device, self.max_seq_length, self.instruction_template)
 
-    aspect: str
-    instruction: str
-    map: InstructionMap
-    instructed: np.ndarray  # all rows
-    mapped_test: np.ndarray
-    scores: dict[str, AspectScores]
-    cosine_base: dict[str, float]
-    cosine_mapped: dict[str, float]
-    knn_overlap_base: float
-    knn_overlap_mapped: float
-    knn_accuracy: dict[str, float] = field(default_factory=dict)  # base, mapped, instructed
-    ndcg10: dict[str, float] = field(default_factory=dict)
-    timings: dict[str, Timing] = field(default_factory=dict)
-    splits: dict[str, Any] = field(default_factory=dict)
+    def embedding_spec(self) -> EmbeddingSpec:
+        return EmbeddingSpec(self.data_spec(), self.encoder_spec(), self.instructions, self.batch_size)
+
+    def split_spec(self) -> SplitSpec:
+        base = None if self.selection == Selection.RANDOM.value else self.embedding_spec()
+        return SplitSpec(self.data_spec(), self.train_size, self.selection, self.seed, base)
+
+    def map_spec(self, aspect: str) -> MapSpec:
+        return MapSpec(self.embedding_spec(), self.split_spec(), aspect, self.method, self.map_params,
+                       self.device, self.seed)
+
+    def evaluation_spec(self, aspect: str) -> EvaluationSpec:
+        return EvaluationSpec(self.map_spec(aspect), self.n_kmeans_seeds, self.n_splits)
+
+    def timing_spec(self, aspect: str) -> TimingSpec:
+        return TimingSpec(self.map_spec(aspect), self.timing_repeats, self.timing_max_texts)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExperimentResult:
     """All arrays and numbers of a run; ``to_dict`` is the CLI's JSON."""
 
@@ -111,6 +122,10 @@ class ExperimentResult:
     def primary(self) -> InstructionResult:
         return self.instructions[0]
 
+    def instruction(self, aspect: str) -> InstructionResult:
+        """The result of the instruction for ``aspect``."""
+        return next(r for r in self.instructions if r.aspect == aspect)
+
     def cross_instruction_matrix(self) -> dict[str, dict[str, float]]:
         """V-measure (mean) of each instruction's mapped test embeddings against each labelling."""
         return {
@@ -125,165 +140,45 @@ class ExperimentResult:
         return experiment_record(self)
 
 
-def resolve_instructions(config: ExperimentConfig, dataset: TextDataset) -> list[tuple[str, str]]:
-    """The (aspect, instruction) pairs to run; defaults exist for topic and location."""
-    if not dataset.aspects:
-        raise DataError(
-            f"{dataset.name} has no label column, and scoring needs labels to compare clusters with; "
-            "add one (--label-column NAME), or use `instructlin embed` to encode texts alone."
-        )
-    if config.instructions:  # an empty aspect means the first label column
-        pairs = [(aspect or dataset.aspects[0], instr) for aspect, instr in config.instructions]
-    else:
-        pairs = [(a, DEFAULT_INSTRUCTIONS[a]) for a in dataset.aspects if a in DEFAULT_INSTRUCTIONS]
-        if not pairs:
-            raise ValueError(
-                f"No instruction given and no default for label columns {dataset.aspects}; "
-                "pass an instruction (--instruction 'Identify the ... of the given text')."
-            )
-    for aspect, _ in pairs:
-        if aspect not in dataset.labels:
-            raise ValueError(
-                f"Instruction aspect {aspect!r} is not a label column; have {dataset.aspects}."
-            )
-    return pairs
-
-
-def load_experiment_data(config: ExperimentConfig) -> TextDataset:
-    """The dataset of a config, subsampled per class when asked."""
-    dataset = load_dataset(
-        config.data, text_column=config.text_column,
-        label_columns=list(config.label_columns) if config.label_columns else None,
-        drop_empty=config.drop_empty, cache_dir=config.cache_dir,
-    )
-    if config.n_per_class:
-        dataset = sample_per_class(dataset, config.n_per_class, seed=config.seed)
-    return dataset
-
-
-def encode_corpus(
-    config: ExperimentConfig,
-    encoder: Encoder,
-    dataset: TextDataset,
-    pairs: list[tuple[str, str]],
-    *,
-    progress: StageProgress | None = None,
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Base embeddings and one instructed set per (aspect, instruction), all rows, via the cache."""
-    cache = EmbeddingCache.in_cache_dir(config.cache_dir)
-
-    def encode(instruction: str | None, stage: str) -> np.ndarray:
-        hook = (lambda done, total: progress(stage, done, total)) if progress else None
-        array, hit = cache.encode(encoder, dataset.texts, instruction=instruction,
-                                  batch_size=config.batch_size, progress=hook)
-        logger.info("%s: %s", stage, "from cache" if hit else f"encoded {len(dataset)} texts")
-        return array
-
-    base = encode(None, "encode base")
-    instructed = {aspect: encode(instr, f"encode '{aspect}'") for aspect, instr in pairs}
-    return base, instructed
-
-
-def evaluate_instruction(
-    config: ExperimentConfig,
-    dataset: TextDataset,
-    base: np.ndarray,
-    instructed: np.ndarray,
-    train: np.ndarray,
-    test: np.ndarray,
-    *,
-    aspect: str,
-    instruction: str,
-    metadata: dict[str, Any] | None = None,
-    map_callback: Callable | None = None,
-) -> InstructionResult:
-    """Fit the map on the train rows, map the test rows, score them against every labelling."""
-    model = InstructionMap(config.method, device=config.device, random_state=config.seed,
-                           callback=map_callback, **dict(config.map_params))
-    model.fit(base[train], instructed[train], X_unpaired=base,
-              metadata={**(metadata or {}), "instruction": instruction, "aspect": aspect})
-    mapped = model.transform(base[test])
-    Y, B = instructed[test], base[test]
-    scores = {
-        label: aspect_scores(B, mapped, Y, dataset.labels[label][test], aspect=label,
-                             n_seeds=config.n_kmeans_seeds)
-        for label in dataset.aspects
-    }
-    views = {"base": B, "mapped": mapped, "instructed": Y}
-    own = dataset.labels[aspect]
-    return InstructionResult(
-        aspect, instruction, model, instructed, mapped, scores,
-        cosine_summary(B, Y), cosine_summary(mapped, Y), knn_overlap(B, Y), knn_overlap(mapped, Y),
-        knn_accuracy={k: knn_accuracy(v, own[test], instructed[train], own[train])
-                      for k, v in views.items()},
-        ndcg10={k: ndcg_at_k(v, own[test]) for k, v in views.items()},
-    )
-
-
-def split_summary(
-    config: ExperimentConfig, dataset: TextDataset, base: np.ndarray, instructed: np.ndarray,
-    *, aspect: str, instruction: str,
-) -> dict[str, Any]:
-    """Retention, gap closed and cosine over ``n_splits`` seeded splits (one split is noise)."""
-    seeds = [config.seed + i for i in range(config.n_splits)]
-    rows = []
-    for seed in seeds:
-        train, test = select_train_rows(dataset, base, train_size=config.train_size,
-                                        selection=config.selection, seed=seed)
-        split_config = replace(config, seed=seed)
-        one_label = replace(dataset, labels={aspect: dataset.labels[aspect]})
-        r = evaluate_instruction(split_config, one_label, base, instructed,
-                                 train, test, aspect=aspect, instruction=instruction)
-        own = r.scores[aspect]
-        rows.append((own.retention, own.gap_closed, r.cosine_mapped["mean"], r.map.describe()))
-    retention, gap, cosine, maps = zip(*rows, strict=True)
-    return {"n": len(seeds), "seeds": seeds, "retention": mean_sd(list(retention)),
-            "gap_closed": mean_sd(list(gap)), "cosine": mean_sd(list(cosine)), "maps": list(maps)}
-
-
-def encoder_metadata(encoder: Encoder) -> dict[str, str]:
-    """What a saved map records about the encoder it was fitted for."""
-    return {"encoder": encoder.model_id, "revision": encoder.revision, "template": encoder.template}
+def experiment_result(
+    config: ExperimentConfig, *, encoder: TextEncoder, dataset: TextDataset, embeddings: Embeddings, split: Split,
+    results: Sequence[InstructionResult],
+) -> ExperimentResult:
+    """The stages' results gathered into one record (the CLI and the app both build it here)."""
+    return ExperimentResult(config, encoder.describe(), str(encoder.device), int(encoder.dim), dataset,
+                            split.train, split.test, embeddings.base, list(results))
 
 
 def run_experiment(
     config: ExperimentConfig,
     *,
-    encoder: Encoder | None = None,
+    encoder: TextEncoder | None = None,
     dataset: TextDataset | None = None,
     progress: StageProgress | None = None,
     map_callback: Callable | None = None,
 ) -> ExperimentResult:
-    """Encode base and instructed embeddings (cached), fit on the train part, score the test part."""
-    dataset = dataset if dataset is not None else load_experiment_data(config)
-    pairs = resolve_instructions(config, dataset)  # bad aspects fail before the model loads
-    encoder = encoder or load_encoder(
-        config.encoder, device=config.device, max_seq_length=config.max_seq_length,
-        instruction_template=config.instruction_template,
-    )
-    base, instructed = encode_corpus(config, encoder, dataset, pairs, progress=progress)
-    train, test = select_train_rows(dataset, base, train_size=config.train_size,
-                                    selection=config.selection, seed=config.seed)
+    """data -> encoder -> embeddings -> split -> per instruction: map -> evaluation (-> timing)."""
+    dataset = dataset if dataset is not None else load_data(spec=config.data_spec())
+    resolve_instructions(config.instructions, dataset)  # bad aspects fail before the model loads
+    encoder = encoder or open_encoder(spec=config.encoder_spec())
+    embeddings = embed(spec=config.embedding_spec(), encoder=encoder, dataset=dataset, progress=progress)
+    split = split_rows(spec=config.split_spec(), dataset=dataset, base=embeddings.base)
     results = []
-    for aspect, instruction in pairs:
+    for aspect, _ in embeddings.pairs:
         if progress:
             progress(f"fit and score '{aspect}'", 0, 1)
-        result = evaluate_instruction(
-            config, dataset, base, instructed[aspect], train, test, aspect=aspect,
-            instruction=instruction, metadata=encoder_metadata(encoder), map_callback=map_callback,
-        )
-        if config.n_splits > 1:
-            if progress:
-                progress(f"splits '{aspect}'", 0, 1)
-            result.splits = split_summary(config, dataset, base, instructed[aspect], aspect=aspect,
-                                          instruction=instruction)
+        fitted = fit_map(spec=config.map_spec(aspect), embeddings=embeddings, split=split,
+                         metadata=encoder_metadata(encoder), callback=map_callback)
+        result = evaluate(spec=config.evaluation_spec(aspect), dataset=dataset, embeddings=embeddings,
+                          split=split, fitted=fitted)
         if config.measure_timing:
             if progress:
                 progress(f"time '{aspect}'", 0, 1)
-            result.timings = measure_timings(config, encoder, dataset, train, test, base,
-                                             instructed[aspect], instruction)
+            timed = time_steps(spec=config.timing_spec(aspect), encoder=encoder, dataset=dataset,
+                               embeddings=embeddings, split=split)
+            result = replace(result, timings=timed.steps)
         results.append(result)
         if progress:
             progress(f"fit and score '{aspect}'", 1, 1)
-    return ExperimentResult(config, encoder.describe(), encoder.device, encoder.dim, dataset,
-                            train, test, base, results)
+    return experiment_result(config, encoder=encoder, dataset=dataset, embeddings=embeddings, split=split,
+                             results=results)

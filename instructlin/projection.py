@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from instructlin.extras import require
+
 
 def shared_projection(
     fit_on: np.ndarray,
@@ -20,7 +22,7 @@ def shared_projection(
 
     Positions are comparable across the sets because one UMAP is fitted and the rest are transformed.
     """
-    import umap
+    umap = require("umap", purpose="UMAP projections")
 
     fit_on = np.asarray(fit_on, dtype=np.float32)
     if fit_on.ndim != 2 or len(fit_on) < 4:

@@ -20,6 +20,7 @@ import numpy as np
 from instructlin import arrow_lists, overlap
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
+from instructlin.extras import require
 
 ChunkProgress = Callable[[int, int], None]
 DEFAULT_CHUNK_SIZE = 65536
@@ -175,8 +176,8 @@ def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progr
 
 def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk_size: int,
                  progress: ChunkProgress | None) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    pa = require("pyarrow", purpose="mapping Parquet")
+    pq = require("pyarrow.parquet", purpose="mapping Parquet")
 
     reader = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)  # stream pages, not row groups
     schema = reader.schema_arrow

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from instructlin.data import read_table
+from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB
 from ui import access, cached, figures, page, state
 from ui.text import code, plain
 
@@ -100,8 +101,8 @@ elif source == "Research corpora / a folder":
                                   if Path(spec) in listing.files else 0)
     choose_columns(root / chosen)
 else:
-    upload = st.sidebar.file_uploader("CSV, Parquet or JSONL (at most 50 MB)",
-                                      type=["csv", "parquet", "jsonl", "json"], key="w:upload")
+    upload = st.sidebar.file_uploader(f"CSV, Parquet or JSONL (at most {MAX_UPLOAD_MB} MB)",
+                                      type=list(FILE_TYPES), key="w:upload")
     if upload is None and Path(spec).parent != state.UPLOAD_DIR:
         st.info("Upload a table with one text column and one or more label columns.")
         st.stop()
@@ -111,8 +112,9 @@ else:
             st.error(f"{plain(upload.name)} is empty (0 bytes). Upload a file with a header and rows.")
             st.stop()
         if len(content) > state.MAX_UPLOAD_BYTES:
-            st.error(f"{plain(upload.name)} is {len(content) / 2**20:.0f} MB; the limit is 50 MB. Sample it "
-                     "first, or ask the person who runs the app to put it in a folder the folder source reads.")
+            st.error(f"{plain(upload.name)} is {len(content) / 2**20:.0f} MB; the limit is {MAX_UPLOAD_MB} MB. "
+                     "Sample it first, or ask the person who runs the app to put it in a folder the folder "
+                     "source reads.")
             st.stop()
         st.session_state["upload_name"] = upload.name
         spec = str(state.save_upload(upload.name, content))
@@ -123,7 +125,7 @@ n_per_class = state.widget(st.sidebar.number_input, "Texts per class (0 = all)",
 state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**31 - 1)
 
 config = page.current_config()
-data = cached.dataset(config)
+data = cached.dataset(config.data_spec())
 st.success(f"**{state.dataset_label(config.data)}** · {len(data)} texts · label columns: "
            f"{', '.join(f'{code(a)} ({len(np.unique(data.labels[a]))} classes)' for a in data.aspects)}"
            f"{f' · sampled {n_per_class} per class of {code(data.aspects[0])}' if n_per_class else ''}")

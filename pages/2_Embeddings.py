@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from instructlin.cache import EmbeddingCache, embedding_key
+from instructlin.cache import EmbeddingCache
 from instructlin.metrics import cosine_summary
+from instructlin.options import DEVICE_CHOICES
 from ui import access, cached, page, state
 from ui.text import code
 
@@ -14,7 +15,6 @@ page.setup("Embeddings", ":material/scatter_plot:")
 
 OTHER = "another model (folder or hub id)"
 ENCODERS = (*access.NAMED_ENCODERS, OTHER)
-DEVICES = ("auto", "cpu", "cuda")
 CUSTOM = "(free text)"
 
 name = state.get("encoder")
@@ -38,10 +38,10 @@ if choice == OTHER:
     state.put("encoder", typed)
 else:
     state.put("encoder", choice)
-state.widget(st.sidebar.selectbox, "Device", "device", options=DEVICES)
+state.widget(st.sidebar.selectbox, "Device", "device", options=DEVICE_CHOICES)
 
 base_config = page.current_config()
-data = cached.dataset(base_config)
+data = cached.dataset(base_config.data_spec())
 page.encoder_note(base_config)
 
 st.subheader("One instruction per label column")
@@ -68,10 +68,9 @@ state.put("instructions", chosen)
 config = page.current_config()
 
 with page.guard("Loading the encoder"):
-    encoder = cached.encoder_for(config)
+    encoder = cached.encoder(config.encoder_spec())
 cache = EmbeddingCache.in_cache_dir(config.cache_dir)
-wanted = [("base", None)] + [(a, i) for a, i in config.instructions]
-have = {label: cache.path_for(embedding_key(encoder, data.texts, instr)).exists() for label, instr in wanted}
+have = cached.stored(config.embedding_spec())
 st.markdown("**In the cache for these texts:** " + " · ".join(
     f"{code(label)} {'cached' if ok else 'missing'}" for label, ok in have.items()))
 
@@ -79,15 +78,15 @@ if all(have.values()):
     st.success("Everything is cached; the other pages load it instantly.")
 elif st.button("Compute embeddings", type="primary", key="encode"):
     page.ensure_embeddings(config)
-    st.success(f"Encoded and cached {len(data)} texts × {len(wanted)} sets on `{encoder.device}`.")
+    st.success(f"Encoded and cached {len(data)} texts × {len(have)} sets on `{encoder.device}`.")
 else:
     n_missing = sum(not ok for ok in have.values()) * len(data)
     st.info(f"{n_missing} texts to encode (about 10–30 texts/s on a CPU). Press **Compute embeddings**; "
             "the other pages also encode what is missing when they need it.")
 
 if all(have.values()) or st.session_state.get("encode"):
-    base, instructed = cached.embeddings(config)
-    shifts = {a: cosine_summary(base, instructed[a])["mean"] for a in instructed}
+    found = cached.embeddings(config.embedding_spec())
+    shifts = {a: cosine_summary(found.base, found.instructed[a])["mean"] for a in found.instructed}
     st.markdown("**Mean cosine of instructed to base embeddings** (1.0 = the instruction changed nothing): "
                 + " · ".join(f"{code(a)} {c:.3f}" for a, c in shifts.items()))
 

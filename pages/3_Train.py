@@ -11,23 +11,21 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from instructlin import stages
 from instructlin.archive import MapArchiveError, unpack_map_archive
-from instructlin.experiment import encoder_metadata, evaluate_instruction
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import row_cosine
+from instructlin.options import METHOD_LABELS
 from ui import cached, figures, page, state
 from ui.text import code, plain
 from ui.training import TrainingJob
 
 page.setup("Train", ":material/model_training:")
 
-METHODS = {"auto": "auto (label-free CV picks method, prior, alpha, size)",
-           "pca-ridge": "PCA ridge (basis from the whole corpus)", "reduced-rank": "reduced-rank ridge",
-           "ridge": "ridge (closed form)", "procrustes": "Procrustes (orthogonal + bias)",
-           "sgd": "SGD linear layer (live)"}
 state.widget(st.sidebar.slider, "Train fraction", "train_size", min_value=0.05, max_value=0.9, step=0.05)
 state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**31 - 1)
-method = state.widget(st.sidebar.radio, "Method", "method", options=list(METHODS), format_func=METHODS.get)
+method = state.widget(st.sidebar.radio, "Method", "method", options=list(METHOD_LABELS),
+                      format_func=METHOD_LABELS.get)
 if method == "sgd":
     state.widget(st.sidebar.number_input, "Epochs (at most)", "epochs", min_value=1, max_value=5000)
     state.widget(st.sidebar.select_slider, "Learning rate", "learning_rate",
@@ -35,7 +33,8 @@ if method == "sgd":
 
 config = page.current_config()
 with page.guard("Splitting the data"):
-    train, test = cached.split(config)
+    rows = cached.split(config.split_spec())
+train, test = rows.train, rows.test
 aspects = [a for a, _ in config.instructions]
 aspect = st.selectbox("Instruction to train", aspects, key="train_aspect",
                       format_func=lambda a: f"{a}: {dict(config.instructions)[a]}")
@@ -62,12 +61,12 @@ if method == "sgd":
     job: TrainingJob | None = st.session_state.get("sgd_job")
     key = (config, aspect)
     if st.button("Train (SGD)", type="primary", key="sgd_train") and not (job and job.running):
-        data, encoder = cached.dataset(config), cached.encoder_for(config)
-        base, instructed = cached.embeddings(config)
-        instruction = dict(config.instructions)[aspect]
-        job = TrainingJob(key, lambda callback: evaluate_instruction(
-            config, data, base, instructed[aspect], train, test, aspect=aspect, instruction=instruction,
-            metadata=encoder_metadata(encoder), map_callback=callback)).start()
+        data, encoder = cached.dataset(config.data_spec()), cached.encoder(config.encoder_spec())
+        emb = cached.embeddings(config.embedding_spec())
+        job = TrainingJob(key, lambda callback: stages.evaluate(  # the same stages, on a thread, uncached
+            spec=config.evaluation_spec(aspect), dataset=data, embeddings=emb, split=rows,
+            fitted=stages.fit_map(spec=config.map_spec(aspect), embeddings=emb, split=rows,
+                                  metadata=stages.encoder_metadata(encoder), callback=callback))).start()
         st.session_state["sgd_job"] = job
     if job is None or job.key != key:
         st.info("Press **Train (SGD)**: loss and held-out cosine are drawn after every epoch.")
@@ -92,10 +91,10 @@ if method == "sgd":
     result = job.result
 else:
     with page.guard("Fitting the map"):
-        result = cached.instruction_result(config, aspect)
+        result = cached.evaluation(config.evaluation_spec(aspect))
     fitted = result.map
     st.markdown(f"**Estimator that ran:** `{fitted.describe()}`, fitted at once on {len(train)} "
-                f"teacher-encoded texts (encoder: {cached.encoder_for(config).model_id}).")
+                f"teacher-encoded texts (encoder: {cached.encoder(config.encoder_spec()).model_id}).")
     if fitted.cv_results_:
         st.caption("Each dot is one candidate map scored by 5-fold CV on the training pairs alone "
                    "(no labels). Held-out cosine rewards keeping each vector close; 10-NN agreement "
@@ -105,13 +104,13 @@ else:
 show_metrics(result)
 
 st.subheader("How few teacher passes suffice")
-teacher = cached.encoder_for(config).model_id
+teacher = cached.encoder(config.encoder_spec()).model_id
 if st.button("Draw the learning curve", key="draw_curve",
              help="Fits the map at 16, 32, 64, 128 texts and 20 % of the corpus, 3 seeded splits each."):
     st.session_state["curve_for"] = (config, aspect)
 if st.session_state.get("curve_for") == (config, aspect):
     with page.guard("Drawing the learning curve"):
-        curve = cached.learning_curve(config, aspect)
+        curve = cached.learning_curve(config.map_spec(aspect))
     st.plotly_chart(figures.learning_curve(curve), key="learning_curve")
     st.caption(f"Teacher: {code(teacher)}, instruction {code(aspect)}. Each point: mean ± sd over 3 seeded "
                "splits of retention, V(mapped) / V(teacher) on the texts not encoded; the map is "
@@ -147,13 +146,13 @@ if upload is not None:
         except MapArchiveError as err:
             raise ValueError(f"{plain(upload.name)} was refused. {err} Download a map above.") from None
         loaded = InstructionMap.load(tmp)
-    encoder = cached.encoder_for(config)
+    encoder = cached.encoder(config.encoder_spec())
     with page.guard("Checking the map"):
         loaded.check_compatible(dim=encoder.dim, encoder_id=encoder.model_id)
-    base, instructed = cached.embeddings(config)
+    emb = cached.embeddings(config.embedding_spec())
     start = time.perf_counter()
-    mapped = loaded.transform(base[test])
-    cosine = row_cosine(mapped, instructed[aspect][test]).mean()
+    mapped = loaded.transform(emb.base[test])
+    cosine = row_cosine(mapped, emb.instructed[aspect][test]).mean()
     fitted_for = loaded.metadata_.get("aspect", "?") if isinstance(loaded.metadata_, dict) else "?"
     st.success(f"{plain(upload.name)}: d={loaded.n_features_in_}, fitted for "
                f"{code(fitted_for)}; mapped {len(test)} texts in "

@@ -29,7 +29,8 @@ labelling = result.dataset.aspects
 aspect = st.sidebar.selectbox("Instruction (embeddings shown)", aspects, key="cmp_aspect")
 colour_by = st.sidebar.radio("Colour by", [f"label: {a}" for a in labelling] + ["k-means cluster"],
                              key="cmp_colour")
-chosen = cached.instruction_result(config, aspect)
+spec = config.evaluation_spec(aspect)
+chosen = cached.evaluation(spec)
 test = result.test_idx
 texts = [result.dataset.texts[i] for i in test]
 
@@ -38,10 +39,10 @@ st.caption("UMAP is fitted once on the instructed test embeddings; base and mapp
            "the same plane, so positions are comparable across panels. Hover over a point: the same text "
            "lights up in all three panels. Switch to select to box / lasso texts and list them below.")
 with page.guard("Projecting with UMAP"):
-    coords = cached.projection(config, aspect)
+    coords = cached.projection(spec)
 if colour_by == "k-means cluster":
     k = len(np.unique(result.dataset.labels[aspect][test]))
-    colour = [f"cluster {c}" for c in cached.clusters(config, aspect, "instructed", k)]
+    colour = [f"cluster {c}" for c in cached.clusters(spec, "instructed", k)]
     title = "k-means (instructed)"
 else:
     title = colour_by.removeprefix("label: ")
@@ -64,7 +65,7 @@ if ids and ids != selected:
     st.session_state["cmp_selected"] = ids
     st.rerun()
 if selected:
-    vectors = cached.test_vectors(config, aspect)
+    vectors = cached.test_vectors(spec)
     error = 1.0 - row_cosine(vectors["mapped"][selected], vectors["instructed"][selected])
     table = pd.DataFrame({"row": selected, "text": [texts[i][:200] for i in selected],
                           **{a: result.dataset.labels[a][test][selected] for a in labelling},
@@ -93,5 +94,5 @@ left.plotly_chart(figures.matrix_heatmap(result.cross_instruction_matrix(), x_ti
                                          y_title="instruction"), key="cross")
 space = right.radio("Contingency of", ["mapped", "instructed", "base"], horizontal=True, key="cmp_space")
 k = len(np.unique(result.dataset.labels[aspect][test]))
-right.plotly_chart(figures.contingency(cached.clusters(config, aspect, space, k),
+right.plotly_chart(figures.contingency(cached.clusters(spec, space, k),
                                        result.dataset.labels[aspect][test]), key="contingency")

@@ -24,27 +24,27 @@ if config not in timed and not st.button("Measure timings", type="primary", key=
     st.stop()
 page.ensure_embeddings(config)
 with st.spinner("Timing encode, re-encode, fit and map..."), page.guard("Timing"):
-    found = cached.timings(config)
+    found = cached.timings(config.timing_spec(cached.pairs(config)[0][0]))
 timed.add(config)
 
-t = {name: timing.median_s for name, timing in found["timings"].items()}
+t = {name: timing.median_s for name, timing in found.steps.items()}
 labels = {"encode_base": "base encode", "encode_instructed": "full re-encode", "fit": "fit map",
           "map": "map test part"}
 cols = st.columns(4)
-cols[0].metric("Device", found["device"])
+cols[0].metric("Device", found.device)
 cols[1].metric("Re-encode the test part", f"{t['encode_instructed']:.2f} s")
 cols[2].metric("Map the test part", f"{t['map'] * 1e3:.2f} ms")
 cols[3].metric("Map speed-up", f"{speedup_map_only(t['encode_instructed'], t['map']):,.0f}×")
 st.plotly_chart(figures.timing_bars({labels[k]: v for k, v in t.items()}), key="timing_bars")
-st.caption(f"Instruction `{found['aspect']}`, {found['n_test']} test texts, fit on {found['n_train']}, "
+st.caption(f"Instruction `{found.aspect}`, {found.n_test} test texts, fit on {found.n_train}, "
            f"method `{config.method}`.")
 
 st.subheader("Break-even: how many instructions until mapping pays off?")
-curves = cached.break_even(config, n_max)
+curves = cached.break_even(config.timing_spec(found.aspect), n_max)
 st.plotly_chart(figures.break_even(curves["n"], curves["reencode"], curves["instructlin"]), key="break_even")
 wins = [n for n, a, b in zip(curves["n"], curves["reencode"], curves["instructlin"], strict=True) if b < a]
 st.markdown(f"One base encode + N maps is cheaper from **N = {wins[0]}** instructions on."
             if wins else f"Within {n_max} instructions, re-encoding stays cheaper on this corpus.")
 with st.expander("Every timing with its parameters"):
     st.json({k: {"median_s": v.median_s, "times_s": v.times_s, **v.params}
-             for k, v in found["timings"].items()}, expanded=False)
+             for k, v in found.steps.items()}, expanded=False)

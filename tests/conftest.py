@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -87,3 +91,39 @@ def facet_dataset() -> TextDataset:
                 topics.append(f"t{t}")
                 places.append(f"p{p}")
     return TextDataset("planted", texts, {"topic": np.array(topics), "place": np.array(places)})
+
+
+@pytest.fixture
+def offline_hub(monkeypatch) -> SimpleNamespace:
+    """The Hugging Face hub as an air-gapped machine sees it, on any machine: the reachability probe
+    says no and nothing is in the local hub cache. Records what the code asked: ``probes`` (the probe's
+    timeouts, so a test can show the offline path consulted it) and ``downloads`` (attempted anyway:
+    each also fails, as it would offline; a test asserts there were none)."""
+    import huggingface_hub
+
+    seen = SimpleNamespace(probes=[], downloads=[])
+
+    def unreachable(timeout: float = 3.0) -> bool:
+        seen.probes.append(timeout)
+        return False
+
+    def not_cached(*args, local_files_only: bool = False, **kwargs):
+        if not local_files_only:
+            seen.downloads.append(args)
+            raise OSError(f"offline_hub: a download of {args} was attempted although the hub is unreachable")
+        try:
+            from huggingface_hub.errors import LocalEntryNotFoundError
+        except ImportError:  # older huggingface_hub
+            LocalEntryNotFoundError = FileNotFoundError  # noqa: N806
+        raise LocalEntryNotFoundError("not in the local hub cache (offline_hub fixture)")
+
+    for name in ("instructlin.hub", "instructlin.data", "instructlin.encoders"):
+        with contextlib.suppress(ImportError):  # where the probe lives and is imported by name
+            importlib.import_module(name)
+    for name, module in list(sys.modules.items()):
+        if (name == "instructlin" or name.startswith("instructlin.")) and hasattr(module, "hub_reachable"):
+            monkeypatch.setattr(module, "hub_reachable", unreachable)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", not_cached)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", not_cached)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # so the code takes the probe path, not the shortcut
+    return seen

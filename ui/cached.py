@@ -1,4 +1,8 @@
-"""Every ``st.cache_*`` of the app, keyed by the frozen ExperimentConfig and small values only."""
+"""Every ``st.cache_*`` of the app: one wrapper per pipeline stage, keyed by that stage's spec.
+
+Results holding arrays are cached as resources (shared, never pickled; the stages return read-only
+arrays), small ones as data. The composition below is the CLI's ``run_experiment``, stage by stage.
+"""
 
 from __future__ import annotations
 
@@ -8,158 +12,135 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from instructlin import curves
+from instructlin import curves, stages
 from instructlin.data import TextDataset
-from instructlin.encoders import Encoder, load_encoder
-from instructlin.experiment import (
-    ExperimentConfig,
-    ExperimentResult,
-    InstructionResult,
-    StageProgress,
-    encode_corpus,
-    load_experiment_data,
-    measure_timings,
-    resolve_instructions,
-    run_experiment,
-)
+from instructlin.experiment import ExperimentConfig, ExperimentResult, experiment_result
 from instructlin.metrics import kmeans_labels
 from instructlin.projection import shared_projection
+from instructlin.protocols import TextEncoder
 from instructlin.report import amortised_inputs
-from instructlin.sampling import Selection, select_train_rows
+from instructlin.specs import DataSpec, EmbeddingSpec, EncoderSpec, EvaluationSpec, MapSpec, SplitSpec, TimingSpec
+from instructlin.stages import Embeddings, FittedMap, InstructionResult, Split, StageProgress, Timings
 from instructlin.timing import pipeline_costs
 
 
+@st.cache_resource(show_spinner="Loading the dataset...", max_entries=16)
+def dataset(spec: DataSpec) -> TextDataset:
+    return stages.load_data(spec=spec)
+
+
 @st.cache_resource(show_spinner="Loading the encoder (once per process)...", max_entries=4)
-def encoder(name: str, device: str) -> Encoder:
-    """One model per (encoder name, device), shared by every session of this process."""
-    return load_encoder(name, device=device)
+def encoder(spec: EncoderSpec) -> TextEncoder:
+    """One model per spec, shared by every session of this process."""
+    return stages.open_encoder(spec=spec)
 
 
-def encoder_for(config: ExperimentConfig) -> Encoder:
-    return encoder(config.encoder, config.device)
+def stored(spec: EmbeddingSpec) -> dict[str, bool]:
+    """Which embedding sets (base, then each aspect) the disk cache holds (not st-cached: the disk changes)."""
+    return stages.stored_sets(spec=spec, encoder=encoder(spec.encoder), dataset=dataset(spec.data))
 
 
-def _data_key(config: ExperimentConfig) -> ExperimentConfig:
-    """Only the fields that decide the rows, so changing e.g. the method keeps the dataset cached."""
-    return ExperimentConfig(data=config.data, text_column=config.text_column,
-                            label_columns=config.label_columns, n_per_class=config.n_per_class,
-                            seed=config.seed, drop_empty=config.drop_empty, cache_dir=config.cache_dir)
+def encode(spec: EmbeddingSpec, *, progress: StageProgress | None = None) -> None:
+    """Encode what the disk cache lacks, reporting progress (not st-cached: the bar must move)."""
+    if not all(stored(spec).values()):
+        stages.embed(spec=spec, encoder=encoder(spec.encoder), dataset=dataset(spec.data), progress=progress)
 
 
-@st.cache_data(show_spinner="Loading the dataset...", max_entries=16)
-def _dataset(key: ExperimentConfig) -> TextDataset:
-    return load_experiment_data(key)
-
-
-def dataset(config: ExperimentConfig) -> TextDataset:
-    return _dataset(_data_key(config))
-
-
-def pairs(config: ExperimentConfig) -> list[tuple[str, str]]:
-    return resolve_instructions(config, dataset(config))
-
-
-def encode(config: ExperimentConfig, *, progress: StageProgress | None = None) -> None:
-    """Encode base and instructed embeddings into the disk cache (not st-cached: it reports progress)."""
-    encode_corpus(config, encoder_for(config), dataset(config), pairs(config), progress=progress)
-
-
-def _embedding_key(config: ExperimentConfig) -> ExperimentConfig:
-    return replace(_data_key(config), encoder=config.encoder, device=config.device,
-                   instructions=config.instructions, batch_size=config.batch_size)
-
-
-@st.cache_data(show_spinner="Reading embeddings...", max_entries=8)
-def _embeddings(key: ExperimentConfig) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    return encode_corpus(key, encoder_for(key), dataset(key), pairs(key))
-
-
-def embeddings(config: ExperimentConfig) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+@st.cache_resource(show_spinner="Reading embeddings...", max_entries=8)
+def embeddings(spec: EmbeddingSpec) -> Embeddings:
     """Base and instructed embeddings of every row (read from the disk cache after :func:`encode`)."""
-    return _embeddings(_embedding_key(config))
+    return stages.embed(spec=spec, encoder=encoder(spec.encoder), dataset=dataset(spec.data))
 
 
-def split(config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
-    base = None if config.selection == Selection.RANDOM.value else embeddings(config)[0]
-    return select_train_rows(dataset(config), base, train_size=config.train_size,
-                             selection=config.selection, seed=config.seed)
+@st.cache_resource(show_spinner=False, max_entries=16)
+def split(spec: SplitSpec) -> Split:
+    base = embeddings(spec.base).base if spec.base is not None else None
+    return stages.split_rows(spec=spec, dataset=dataset(spec.data), base=base)
 
 
-def _untimed(config: ExperimentConfig) -> ExperimentConfig:
-    return replace(config, measure_timing=False, timing_max_texts=256, timing_repeats=3)
+@st.cache_resource(show_spinner="Fitting the map...", max_entries=16)
+def fitted_map(spec: MapSpec) -> FittedMap:
+    metadata = stages.encoder_metadata(encoder(spec.embeddings.encoder))
+    return stages.fit_map(spec=spec, embeddings=embeddings(spec.embeddings), split=split(spec.split),
+                          metadata=metadata)
 
 
-@st.cache_data(show_spinner="Fitting the maps and scoring (k-means over seeds)...", max_entries=16)
-def _experiment(config: ExperimentConfig) -> ExperimentResult:
-    return run_experiment(config, encoder=encoder_for(config), dataset=dataset(config))
-
-
-def experiment(config: ExperimentConfig) -> ExperimentResult:
-    """The whole run without timings (maps, mapped test rows, V-measures), as the CLI computes it."""
-    return _experiment(_untimed(config))
-
-
-def instruction_result(config: ExperimentConfig, aspect: str) -> InstructionResult:
-    return next(r for r in experiment(config).instructions if r.aspect == aspect)
+@st.cache_resource(show_spinner="Scoring base, mapped and instructed (k-means over seeds)...", max_entries=16)
+def evaluation(spec: EvaluationSpec) -> InstructionResult:
+    m = spec.map
+    return stages.evaluate(spec=spec, dataset=dataset(m.embeddings.data), embeddings=embeddings(m.embeddings),
+                           split=split(m.split), fitted=fitted_map(m))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def timings(config: ExperimentConfig) -> dict[str, Any]:
-    """Timings of the first instruction on the current device (median of repeats, sampled texts)."""
-    data, enc = dataset(config), encoder_for(config)
-    train, test = split(config)
-    base, instructed = embeddings(config)
-    aspect, instruction = pairs(config)[0]
-    found = measure_timings(config, enc, data, train, test, base, instructed[aspect], instruction)
-    return {"timings": found, "n_train": len(train), "n_test": len(test), "device": enc.device,
-            "aspect": aspect}
+def timings(spec: TimingSpec) -> Timings:
+    """Encode, re-encode, fit and map of one instruction, clocked on this process's device."""
+    m = spec.map
+    return stages.time_steps(spec=spec, encoder=encoder(m.embeddings.encoder), dataset=dataset(m.embeddings.data),
+                             embeddings=embeddings(m.embeddings), split=split(m.split))
+
+
+def pairs(config: ExperimentConfig) -> tuple[tuple[str, str], ...]:
+    """The (aspect, instruction) pairs of a config, without encoding anything."""
+    return stages.resolve_instructions(config.instructions, dataset(config.data_spec()))
+
+
+def experiment(config: ExperimentConfig) -> ExperimentResult:
+    """The whole run from the cached stages: what ``run_experiment`` (the CLI) computes for ``config``."""
+    emb = embeddings(config.embedding_spec())
+    results = []
+    for aspect, _ in emb.pairs:
+        result = evaluation(config.evaluation_spec(aspect))
+        if config.measure_timing:
+            result = replace(result, timings=timings(config.timing_spec(aspect)).steps)
+        results.append(result)
+    return experiment_result(config, encoder=encoder(config.encoder_spec()), dataset=dataset(config.data_spec()),
+                             embeddings=emb, split=split(config.split_spec()), results=results)
 
 
 def summary(config: ExperimentConfig) -> dict[str, Any]:
-    """The CLI's JSON record (``ExperimentResult.to_dict``) with the timings attached."""
-    result = experiment(config)  # a fresh copy: st.cache_data unpickles per call
-    result.primary.timings = timings(config)["timings"]
-    return result.to_dict()
+    """The CLI's JSON record, with the first instruction's timings (a new record: nothing cached is changed)."""
+    result = experiment(config)
+    timed = replace(result.primary, timings=timings(config.timing_spec(result.primary.aspect)).steps)
+    return replace(result, instructions=[timed, *result.instructions[1:]]).to_dict()
 
 
-def break_even(config: ExperimentConfig, n_max: int) -> dict[str, list[float]]:
+def break_even(spec: TimingSpec, n_max: int) -> dict[str, list[float]]:
     """Cost of N full re-encodes against one base encode plus N maps, for N = 1..n_max."""
-    found = timings(config)
-    inputs = amortised_inputs(found["timings"], n_train=found["n_train"], n_test=found["n_test"])
+    found = timings(spec)
+    inputs = amortised_inputs(found.steps, n_train=found.n_train, n_test=found.n_test)
     ns = list(range(1, n_max + 1))
     costs = [pipeline_costs(n, **inputs) for n in ns]
     return {"n": ns, "reencode": [c[0] for c in costs], "instructlin": [c[1] for c in costs]}
 
 
-@st.cache_data(show_spinner="Fitting one UMAP on the instructed test embeddings...", max_entries=16)
-def projection(config: ExperimentConfig, aspect: str) -> dict[str, np.ndarray]:
-    """Base, mapped and instructed test rows in ONE 2-D basis (fitted on instructed, others placed)."""
-    result = experiment(config)
-    chosen = instruction_result(config, aspect)
-    test = result.test_idx
-    instructed, base, mapped = shared_projection(
-        chosen.instructed[test], [result.base[test], chosen.mapped_test], seed=config.seed)
-    return {"base": base, "mapped": mapped, "instructed": instructed}
-
-
-def test_vectors(config: ExperimentConfig, aspect: str) -> dict[str, np.ndarray]:
+def test_vectors(spec: EvaluationSpec) -> dict[str, np.ndarray]:
     """The three test-part embedding sets of one instruction."""
-    result, chosen = experiment(config), instruction_result(config, aspect)
-    test = result.test_idx
-    return {"base": result.base[test], "mapped": chosen.mapped_test,
+    chosen, test = evaluation(spec), split(spec.map.split).test
+    return {"base": embeddings(spec.map.embeddings).base[test], "mapped": chosen.mapped_test,
             "instructed": chosen.instructed[test]}
 
 
+@st.cache_data(show_spinner="Fitting one UMAP on the instructed test embeddings...", max_entries=16)
+def projection(spec: EvaluationSpec) -> dict[str, np.ndarray]:
+    """Base, mapped and instructed test rows in ONE 2-D basis (fitted on instructed, others placed)."""
+    views = test_vectors(spec)
+    instructed, base, mapped = shared_projection(views["instructed"], [views["base"], views["mapped"]],
+                                                 seed=spec.map.seed)
+    return {"base": base, "mapped": mapped, "instructed": instructed}
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def clusters(config: ExperimentConfig, aspect: str, space: str, k: int) -> np.ndarray:
-    """k-means cluster ids (the library's settings, seed of the config) of one embedding set."""
-    return kmeans_labels(test_vectors(config, aspect)[space], k, seed=config.seed)
+def clusters(spec: EvaluationSpec, space: str, k: int) -> np.ndarray:
+    """k-means cluster ids (the library's settings, the map's seed) of one embedding set."""
+    return kmeans_labels(test_vectors(spec)[space], k, seed=spec.map.seed)
 
 
 @st.cache_data(show_spinner="Fitting maps at each train size, 3 seeded splits each...", max_entries=8)
-def learning_curve(config: ExperimentConfig, aspect: str) -> list[dict[str, Any]]:
+def learning_curve(spec: MapSpec) -> list[dict[str, Any]]:
     """Retention against the number of teacher-encoded texts, random and k-center selection."""
-    base, instructed = embeddings(config)
-    method = "auto" if config.method == "sgd" else config.method  # SGD per point would take minutes
-    return curves.learning_curve(dataset(config), base, instructed[aspect], aspect=aspect, seed=config.seed,
-                                 n_kmeans_seeds=5, map_params={**dict(config.map_params), "method": method})
+    emb = embeddings(spec.embeddings)
+    method = "auto" if spec.method == "sgd" else spec.method  # SGD per point would take minutes
+    return curves.learning_curve(dataset(spec.embeddings.data), emb.base, emb.instructed[spec.aspect],
+                                 aspect=spec.aspect, seed=spec.seed, n_kmeans_seeds=5,
+                                 map_params={**dict(spec.params), "method": method})

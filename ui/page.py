@@ -10,7 +10,8 @@ from contextlib import contextmanager
 import streamlit as st
 
 from instructlin.data import DataError
-from instructlin.encoders import EncoderUnavailableError, resolve_device
+from instructlin.devices import resolve_device
+from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
 from ui import cached, state
 from ui.text import plain
@@ -64,14 +65,14 @@ def current_config() -> ExperimentConfig:
     """The session's config with one instruction per label column of the chosen dataset."""
     base = state.config()
     with guard("Loading the dataset"):
-        data = cached.dataset(base)
+        data = cached.dataset(base.data_spec())
     return state.config(aspects=data.aspects)
 
 
 def encoder_note(config: ExperimentConfig) -> None:
     """Which encoder is active, loudly when it is MiniLM (not instruction-tuned)."""
     with guard("Loading the encoder"):
-        enc = cached.encoder_for(config)
+        enc = cached.encoder(config.encoder_spec())
     st.info(f"**Encoder:** {enc.describe()}")
     if enc.instruction_tuned is False:
         st.warning(MINILM_NOTE)
@@ -97,5 +98,5 @@ def ensure_embeddings(config: ExperimentConfig) -> None:
         bar.progress(min(done / max(total, 1), 1.0), text=text)
 
     with guard("Encoding"):
-        cached.encode(config, progress=progress)
+        cached.encode(config.embedding_spec(), progress=progress)
     bar.empty()

@@ -10,12 +10,14 @@ from typing import Any
 import streamlit as st
 
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
+from instructlin.options import DEVICE_CHOICES, METHOD_CHOICES
+from instructlin.options import MAX_UPLOAD_BYTES as LIBRARY_UPLOAD_LIMIT
 from ui import access, uploads
 from ui.text import code, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "instructlin-uploads"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = LIBRARY_UPLOAD_LIMIT  # a name here so tests can lower it
 
 DEFAULTS: dict[str, Any] = {
     "data": "demo",
@@ -36,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
 }
 #: Choices that may come from the address bar, e.g. ``?encoder=minilm&n_per_class=4``.
 QUERY_KEYS = {"encoder": str, "device": str, "n_per_class": int, "seed": int, "method": str}
+#: The library's choices for those that have a fixed set: another value falls back to the default.
+QUERY_CHOICES = {"device": DEVICE_CHOICES, "method": METHOD_CHOICES}
 
 PRESETS = (
     "Identify the topic of the given news article",
@@ -51,8 +55,11 @@ def init() -> None:
         if key not in st.session_state:
             raw = st.query_params.get(key)
             try:
-                st.session_state[key] = QUERY_KEYS[key](raw) if raw is not None and key in QUERY_KEYS \
+                chosen = QUERY_KEYS[key](raw) if raw is not None and key in QUERY_KEYS \
                     else (dict(value) if isinstance(value, dict) else value)
+                if key in QUERY_CHOICES and chosen not in QUERY_CHOICES[key]:
+                    raise ValueError(f"{key}={chosen!r}")
+                st.session_state[key] = chosen
             except ValueError:
                 st.session_state[key] = value
     _enforce_access()

@@ -1,0 +1,243 @@
+"""The pipeline's stages: each a function of its spec (and the results it reads) returning a frozen result.
+
+data -> encoder -> embeddings -> split -> map -> evaluation (-> timing). ``run_experiment`` (the CLI),
+the benchmarks and the app's cache (one wrapper per stage, keyed by the spec) compose these same
+functions, so their numbers cannot drift apart. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from instructlin.cache import EmbeddingCache, embedding_key
+from instructlin.data import DataError, TextDataset, load_dataset, sample_per_class
+from instructlin.mapping import InstructionMap
+from instructlin.metrics import AspectScores, aspect_scores, cosine_summary, knn_accuracy, knn_overlap, ndcg_at_k
+from instructlin.protocols import TextEncoder
+from instructlin.report import mean_sd
+from instructlin.sampling import select_train_rows
+from instructlin.specs import DataSpec, EmbeddingSpec, EncoderSpec, EvaluationSpec, MapSpec, SplitSpec, TimingSpec
+from instructlin.timing import Timing
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INSTRUCTIONS = {
+    "topic": "Identify the topic of the given news article",
+    "location": "Identify the location where the given news article happened",
+}
+#: ``progress(stage, done, total)``: stage is a short label such as "encode base".
+StageProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Base and instructed embeddings of every row (read-only arrays), and the instructions they follow."""
+
+    pairs: tuple[tuple[str, str], ...]  # (aspect, instruction), resolved against the label columns
+    base: np.ndarray
+    instructed: Mapping[str, np.ndarray]  # aspect -> (n, d)
+
+    def instruction(self, aspect: str) -> str:
+        return dict(self.pairs)[aspect]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Sorted row indices: train (given a teacher pass) and test (scored)."""
+
+    train: np.ndarray
+    test: np.ndarray
+
+
+@dataclass(frozen=True)
+class FittedMap:
+    """One instruction's fitted map and its mapped test rows."""
+
+    aspect: str
+    instruction: str
+    model: InstructionMap
+    mapped_test: np.ndarray
+
+
+@dataclass(frozen=True)
+class InstructionResult:
+    """What one instruction's map achieved on the test part, scored against every labelling."""
+
+    aspect: str
+    instruction: str
+    map: InstructionMap
+    instructed: np.ndarray  # all rows
+    mapped_test: np.ndarray
+    scores: dict[str, AspectScores]
+    cosine_base: dict[str, float]
+    cosine_mapped: dict[str, float]
+    knn_overlap_base: float
+    knn_overlap_mapped: float
+    knn_accuracy: dict[str, float] = field(default_factory=dict)  # base, mapped, instructed
+    ndcg10: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, Timing] = field(default_factory=dict)
+    splits: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """The clocked steps of one map (median of repeats each) and what they ran on."""
+
+    aspect: str
+    device: str
+    n_train: int
+    n_test: int
+    steps: dict[str, Timing]
+
+
+def load_data(*, spec: DataSpec) -> TextDataset:
+    """The dataset of a spec, subsampled per class when asked."""
+    dataset = load_dataset(spec.data, text_column=spec.text_column,
+                           label_columns=list(spec.label_columns) if spec.label_columns else None,
+                           drop_empty=spec.drop_empty, cache_dir=spec.cache_dir)
+    if spec.n_per_class:
+        dataset = sample_per_class(dataset, spec.n_per_class, seed=42 if spec.seed is None else spec.seed)
+    return dataset
+
+
+def open_encoder(*, spec: EncoderSpec) -> TextEncoder:
+    """The encoder of a spec, loaded (a named one, a local folder or a hub id)."""
+    from instructlin.encoders import load_encoder
+
+    return load_encoder(spec.name, device=spec.device, max_seq_length=spec.max_seq_length,
+                        instruction_template=spec.instruction_template)
+
+
+def encoder_metadata(encoder: TextEncoder) -> dict[str, str]:
+    """What a saved map records about the encoder it was fitted for."""
+    return {"encoder": encoder.model_id, "revision": encoder.revision, "template": encoder.template}
+
+
+def resolve_instructions(
+    instructions: tuple[tuple[str, str], ...], dataset: TextDataset
+) -> tuple[tuple[str, str], ...]:
+    """The (aspect, instruction) pairs to run; defaults exist for topic and location."""
+    if not dataset.aspects:
+        raise DataError(
+            f"{dataset.name} has no label column, and scoring needs labels to compare clusters with; "
+            "add one (--label-column NAME), or use `instructlin embed` to encode texts alone."
+        )
+    if instructions:  # an empty aspect means the first label column
+        pairs = [(aspect or dataset.aspects[0], instr) for aspect, instr in instructions]
+    else:
+        pairs = [(a, DEFAULT_INSTRUCTIONS[a]) for a in dataset.aspects if a in DEFAULT_INSTRUCTIONS]
+        if not pairs:
+            raise ValueError(
+                f"No instruction given and no default for label columns {dataset.aspects}; "
+                "pass an instruction (--instruction 'Identify the ... of the given text')."
+            )
+    for aspect, _ in pairs:
+        if aspect not in dataset.labels:
+            raise ValueError(f"Instruction aspect {aspect!r} is not a label column; have {dataset.aspects}.")
+    return tuple(pairs)
+
+
+def embed(
+    *, spec: EmbeddingSpec, encoder: TextEncoder, dataset: TextDataset, progress: StageProgress | None = None
+) -> Embeddings:
+    """Base embeddings and one instructed set per instruction, all rows, through the disk cache."""
+    pairs = resolve_instructions(spec.instructions, dataset)
+    cache = EmbeddingCache.in_cache_dir(spec.data.cache_dir)
+
+    def encode(instruction: str | None, stage: str) -> np.ndarray:
+        hook = (lambda done, total: progress(stage, done, total)) if progress else None
+        array, hit = cache.encode(encoder, dataset.texts, instruction=instruction,
+                                  batch_size=spec.batch_size, progress=hook)
+        logger.info("%s: %s", stage, "from cache" if hit else f"encoded {len(dataset)} texts")
+        array = np.array(array, dtype=np.float32)  # an owned copy, frozen: cached results are shared
+        array.setflags(write=False)
+        return array
+
+    base = encode(None, "encode base")
+    return Embeddings(pairs, base, {aspect: encode(instr, f"encode '{aspect}'") for aspect, instr in pairs})
+
+
+def stored_sets(*, spec: EmbeddingSpec, encoder: TextEncoder, dataset: TextDataset) -> dict[str, bool]:
+    """Which embedding sets (``base``, then each aspect) the disk cache already holds for this spec."""
+    cache = EmbeddingCache.in_cache_dir(spec.data.cache_dir)
+    wanted = [("base", None), *resolve_instructions(spec.instructions, dataset)]
+    return {label: cache.path_for(embedding_key(encoder, dataset.texts, instr)).exists() for label, instr in wanted}
+
+
+def split_rows(*, spec: SplitSpec, dataset: TextDataset, base: np.ndarray | None = None) -> Split:
+    """Train and test rows; label-free selections choose over the base embeddings."""
+    train, test = select_train_rows(dataset, base, train_size=spec.train_size, selection=spec.selection,
+                                    seed=spec.seed)
+    return Split(train, test)
+
+
+def fit_map(
+    *, spec: MapSpec, embeddings: Embeddings, split: Split, metadata: Mapping[str, str] | None = None,
+    callback: Callable | None = None,
+) -> FittedMap:
+    """Fit the map on the train rows (the whole corpus's base rows as its unpaired basis), map the test rows."""
+    instruction = embeddings.instruction(spec.aspect)
+    base, instructed = embeddings.base, embeddings.instructed[spec.aspect]
+    model = InstructionMap(spec.method, device=spec.device, random_state=spec.seed, callback=callback,
+                           **dict(spec.params))
+    model.fit(base[split.train], instructed[split.train], X_unpaired=base,
+              metadata={**(metadata or {}), "instruction": instruction, "aspect": spec.aspect})
+    return FittedMap(spec.aspect, instruction, model, model.transform(base[split.test]))
+
+
+def evaluate(
+    *, spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddings, split: Split, fitted: FittedMap
+) -> InstructionResult:
+    """Score the mapped test rows against every labelling, and over ``n_splits`` seeded splits if asked."""
+    aspect, test, train = fitted.aspect, split.test, split.train
+    instructed = embeddings.instructed[aspect]
+    B, Y, mapped = embeddings.base[test], instructed[test], fitted.mapped_test
+    scores = {label: aspect_scores(B, mapped, Y, dataset.labels[label][test], aspect=label,
+                                   n_seeds=spec.n_kmeans_seeds)
+              for label in dataset.aspects}
+    views = {"base": B, "mapped": mapped, "instructed": Y}
+    own = dataset.labels[aspect]
+    return InstructionResult(
+        aspect, fitted.instruction, fitted.model, instructed, mapped, scores,
+        cosine_summary(B, Y), cosine_summary(mapped, Y), knn_overlap(B, Y), knn_overlap(mapped, Y),
+        knn_accuracy={k: knn_accuracy(v, own[test], instructed[train], own[train]) for k, v in views.items()},
+        ndcg10={k: ndcg_at_k(v, own[test]) for k, v in views.items()},
+        splits=_over_splits(spec, dataset, embeddings) if spec.n_splits > 1 else {},
+    )
+
+
+def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddings) -> dict[str, Any]:
+    """Retention, gap closed and cosine over ``n_splits`` seeded splits (one split is noise)."""
+    aspect = spec.map.aspect
+    one_label = replace(dataset, labels={aspect: dataset.labels[aspect]})
+    seeds = [spec.map.seed + i for i in range(spec.n_splits)]
+    rows = []
+    for seed in seeds:
+        map_spec = replace(spec.map, seed=seed, split=replace(spec.map.split, seed=seed))
+        split = split_rows(spec=map_spec.split, dataset=dataset, base=embeddings.base)
+        fitted = fit_map(spec=map_spec, embeddings=embeddings, split=split)
+        once = replace(spec, map=map_spec, n_splits=1)
+        r = evaluate(spec=once, dataset=one_label, embeddings=embeddings, split=split, fitted=fitted)
+        own = r.scores[aspect]
+        rows.append((own.retention, own.gap_closed, r.cosine_mapped["mean"], r.map.describe()))
+    retention, gap, cosine, maps = zip(*rows, strict=True)
+    return {"n": len(seeds), "seeds": seeds, "retention": mean_sd(list(retention)),
+            "gap_closed": mean_sd(list(gap)), "cosine": mean_sd(list(cosine)), "maps": list(maps)}
+
+
+def time_steps(
+    *, spec: TimingSpec, encoder: TextEncoder, dataset: TextDataset, embeddings: Embeddings, split: Split
+) -> Timings:
+    """Clock encode, re-encode, fit and map for one instruction on the encoder's device."""
+    from instructlin.costs import measure_timings
+
+    aspect = spec.map.aspect
+    steps = measure_timings(spec=spec, encoder=encoder, texts=dataset.texts, base=embeddings.base,
+                            instructed=embeddings.instructed[aspect], train=split.train, test=split.test,
+                            instruction=embeddings.instruction(aspect))
+    return Timings(aspect, str(encoder.device), len(split.train), len(split.test), steps)
