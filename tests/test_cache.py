@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 
+from instructlin.atomic import TEMP_PREFIX
 from instructlin.cache import EmbeddingCache, embedding_key
 
 from .reliability import Case, params
@@ -34,7 +35,7 @@ def test_second_run_encodes_nothing(tmp_path, minilm):
     second, hit2 = cache.encode(encoder, TEXTS, instruction="topic?")
     assert (hit1, hit2) == (False, True) and encoder.calls == 3
     np.testing.assert_array_equal(first, second)
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)] == []
 
 
 def test_key_changes_with_texts_instruction_and_length(minilm):
@@ -68,18 +69,81 @@ def test_entries_list_what_is_cached(tmp_path, minilm):
     assert entry["instruction"] == "where?" and entry["n_texts"] == "3" and int(entry["bytes"]) > 3 * 384 * 4
 
 
-def test_two_writers_at_once_leave_one_valid_file(tmp_path, minilm):
-    """Two app sessions (threads here) encoding the same texts race on one key: both get the
-    embeddings, the file left behind reads back whole, and no temp file is left over."""
-    from concurrent.futures import ThreadPoolExecutor
+_RACE_WRITER = """
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from instructlin.cache import EmbeddingCache
+root, key = sys.argv[1], json.loads(sys.argv[2])
+writer, rounds, rows = (int(a) for a in sys.argv[3:6])
+cache = EmbeddingCache(root)
+array = np.random.default_rng(writer).normal(size=(rows, 384)).astype(np.float32)
+Path(root, f"ready-{writer}").touch()
+while not Path(root, "go").exists():
+    time.sleep(0.005)
+for _ in range(rounds):
+    cache.save(key, array)
+"""
 
+
+class _RaceEncoder:
+    """Just what embedding_key reads from an encoder."""
+
+    model_id = "race/model"
+    revision = "1"
+    template = "{instruction} "
+    max_seq_length = 128
+    device = "cpu"
+    dtype = "float32"
+
+
+def test_two_writers_at_once_leave_one_valid_file(tmp_path, caplog):
+    """Two processes (two app sessions, or the app and the CLI) keep rewriting one key with large, different
+    arrays while this process reads it: every read is one writer's whole array, never a torn or mixed
+    file, and no temp file is left over. A cache that wrote straight to the final path fails this."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import instructlin
+
+    rows, rounds, writers = 2000, 40, (1, 2)
+    texts = [f"text {i}" for i in range(rows)]
+    key = embedding_key(_RaceEncoder(), texts, "race")
+    arrays = {w: np.random.default_rng(w).normal(size=(rows, 384)).astype(np.float32) for w in (0, *writers)}
     cache = EmbeddingCache(tmp_path)
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda _: cache.encode(minilm, TEXTS, instruction="race")[0], range(2)))
-    np.testing.assert_allclose(results[0], results[1], atol=1e-6)
-    stored = cache.load(embedding_key(minilm, TEXTS, "race"))
-    assert stored is not None and stored.shape == (3, 384)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")) == []
+    cache.save(key, arrays[0])  # a whole file exists before the race starts
+    package_root = str(Path(instructlin.__file__).resolve().parents[1])  # the writers import this very package
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    procs = [subprocess.Popen([sys.executable, "-c", _RACE_WRITER, str(tmp_path), json.dumps(key), str(w),
+                               str(rounds), str(rows)], env=env) for w in writers]
+    try:
+        deadline = time.monotonic() + 60
+        while not all((tmp_path / f"ready-{w}").exists() for w in writers):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "a writer did not start"
+            time.sleep(0.01)
+        (tmp_path / "go").touch()
+        reads, seen = 0, set()
+        with caplog.at_level(logging.WARNING, logger="instructlin.cache"):
+            while any(p.poll() is None for p in procs):
+                got = cache.load(key)
+                assert got is not None, f"read {reads}: a torn or half-written file ({caplog.text.strip()})"
+                writer = next((w for w, a in arrays.items() if got[0, 0] == a[0, 0]), None)
+                assert writer is not None, "a file that no writer wrote"
+                np.testing.assert_array_equal(got, arrays[writer])  # one writer's whole array, not a mix
+                reads, seen = reads + 1, seen | {writer}
+        assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert reads >= 5 and seen & set(writers), f"{reads} reads, of {seen}: the race was not exercised"
+    final = cache.load(key)
+    assert final is not None and any(np.array_equal(final, arrays[w]) for w in writers)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(TEMP_PREFIX)) == []
 
 
 class Precision:

@@ -11,7 +11,6 @@ import pytest
 from instructlin.data import (
     DEMO_PATH,
     DataError,
-    hub_reachable,
     load_dataset,
     load_demo,
     load_nyt,
@@ -136,13 +135,12 @@ def test_unsupported_suffix_and_missing_file(tmp_path):
         load_table(tmp_path / "x.csv")
 
 
-def test_nyt_fails_fast_offline_with_the_fix():
-    if hub_reachable(timeout=2):
-        pytest.skip("the Hugging Face hub is reachable here; the offline path cannot be shown")
+def test_nyt_fails_fast_offline_with_the_fix(offline_hub):
     start = time.perf_counter()
     with pytest.raises(DataError, match="BrandonZYW/NYTClustering.*--data demo"):
         load_nyt("topic")
     assert time.perf_counter() - start < 10
+    assert offline_hub.probes and not offline_hub.downloads
     with pytest.raises(DataError, match="Unknown NYTClustering aspect"):
         load_nyt("sports")
 

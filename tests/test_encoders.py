@@ -7,7 +7,6 @@ import time
 import numpy as np
 import pytest
 
-from instructlin.data import hub_reachable
 from instructlin.encoders import EncoderUnavailableError, load_encoder, resolve_device, template_for
 
 from .reliability import Case, params
@@ -71,22 +70,42 @@ def test_bad_template_is_refused_whichever_way_it_is_set(case, minilm):
     assert minilm.template == before
 
 
-def test_device_auto_is_cpu_here_and_cuda_refused_without_it():
+@pytest.mark.parametrize(("cuda", "mps", "expected"), [
+    (True, True, "cuda"),  # cuda first, even where mps is present too
+    (False, True, "mps"),
+    (False, False, "cpu"),
+    (False, None, "cpu"),  # a torch without the mps backend at all
+])
+def test_device_auto_prefers_cuda_then_mps_then_cpu_and_refuses_missing_cuda(monkeypatch, cuda, mps, expected):
     import torch
 
-    assert resolve_device("auto") in {"cuda", "mps", "cpu"}
-    if not torch.cuda.is_available():
-        assert resolve_device("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    if mps is None:
+        monkeypatch.delattr(torch.backends, "mps")
+    else:
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device("auto") == expected
+    assert resolve_device() == expected  # auto is the default
+    assert resolve_device("cpu") == "cpu"
+    if cuda:
+        assert resolve_device("cuda") == "cuda"
+    else:
         with pytest.raises(EncoderUnavailableError, match="CUDA is not available"):
             resolve_device("cuda")
+    if mps:
+        assert resolve_device("mps") == "mps"
+    else:
+        with pytest.raises(EncoderUnavailableError, match="MPS backend is not available"):
+            resolve_device("mps")
 
 
-def test_qwen3_offline_fails_fast_and_auto_falls_back():
-    if hub_reachable(timeout=2):
-        pytest.skip("the hub is reachable here; the offline path cannot be shown")
+def test_qwen3_offline_fails_fast_and_auto_falls_back(offline_hub):
     start = time.perf_counter()
     with pytest.raises(EncoderUnavailableError, match="Qwen/Qwen3-Embedding-0.6B.*--encoder minilm"):
         load_encoder("qwen3", device="cpu")
     assert time.perf_counter() - start < 10
+    assert offline_hub.downloads == [] and offline_hub.probes, "the hub probe was not what said no"
     fallback = load_encoder("auto", device="cpu")
     assert fallback.model_id.endswith("all-MiniLM-L6-v2") and "offline fallback" in fallback.note
+    assert fallback.dim == 384 and fallback.instruction_tuned is False
+    assert offline_hub.downloads == [] and len(offline_hub.probes) >= 2  # auto tried Qwen3 first, same probe

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,16 +16,36 @@ from instructlin.cli import main
 from instructlin.data import TextDataset
 from instructlin.experiment import ExperimentConfig, run_experiment
 from instructlin.mapping import InstructionMap
+from instructlin.sampling import select_train_rows
 
-from .conftest import shared_csv
+from .conftest import FacetEncoder, shared_csv
 
 PLANTED = ExperimentConfig(data="planted", instructions=(("topic", "topic"), ("place", "place")),
                            train_size=0.3, measure_timing=True, timing_repeats=1, n_kmeans_seeds=5)
 
 
-def test_planted_facets_the_map_follows_the_instruction(facet_encoder, facet_dataset):
-    result = run_experiment(PLANTED, encoder=facet_encoder, dataset=facet_dataset)
-    place = result.instructions[1]
+class SlowFacetEncoder(FacetEncoder):
+    """The planted encoder at a known cost per text, so re-encoding is measurably slower than a map."""
+
+    SECONDS_PER_TEXT = 0.001
+
+    def encode(self, texts, **kwargs):
+        time.sleep(self.SECONDS_PER_TEXT * len(texts))
+        return super().encode(texts, **kwargs)
+
+
+def _as_json_types(value):
+    """What a JSON round trip of ``value`` should give back: tuples as lists, floats as floats."""
+    if isinstance(value, dict):
+        return {k: _as_json_types(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_json_types(v) for v in value]
+    return value
+
+
+def test_planted_facets_the_map_follows_the_instruction(facet_dataset):
+    result = run_experiment(PLANTED, encoder=SlowFacetEncoder(), dataset=facet_dataset)
+    topic, place = result.instructions
     # base vectors follow the topic; the place instruction makes them follow the place
     assert place.scores["place"].base.mean < 0.5 < place.scores["place"].instructed.mean
     assert place.scores["place"].retention > 0.9 and place.scores["place"].gap_closed > 0.9
@@ -32,17 +54,61 @@ def test_planted_facets_the_map_follows_the_instruction(facet_encoder, facet_dat
     assert matrix["place"]["place"] > matrix["place"]["topic"]
     assert matrix["topic"]["topic"] > matrix["topic"]["place"]
     record = result.to_dict()
-    assert record["n_train"] + record["n_test"] == len(facet_dataset) == 160
-    assert set(record["timings_s"]) == {"encode_base", "encode_instructed", "fit", "map"}
-    assert record["speedup_map_vs_reencode"] > 0
-    json.dumps(record)  # the record is JSON-serialisable
+    n_train, n_test = record["n_train"], record["n_test"]
+    assert n_train + n_test == len(facet_dataset) == 160 and n_train == 48  # 30 % of 160
+
+    # the record carries the run's own numbers, not just its keys
+    own = topic.scores["topic"]
+    assert record["aspect"] == "topic" and record["instruction"] == "topic"
+    assert record["v_measure"] == {k: getattr(own, k).to_dict() for k in ("base", "mapped", "instructed")}
+    assert record["retention"] == own.retention and record["gap_closed"] == own.gap_closed
+    assert record["cosine"] == {"base": topic.cosine_base["mean"], "mapped": topic.cosine_mapped["mean"]}
+    assert record["per_instruction"][1]["v_measure"]["place"] == place.scores["place"].to_dict()
+    assert record["cross_instruction_v_measure"] == matrix
+    assert record["map"]["describe"] == topic.map.describe()
+
+    # timings: re-encoding costs at least the encoder's planted 1 ms per text (scaled to the test part)
+    t = record["timings_s"]
+    assert set(t) == {"encode_base", "encode_instructed", "fit", "map"}
+    floor = SlowFacetEncoder.SECONDS_PER_TEXT * n_test
+    assert t["encode_base"] >= floor and t["encode_instructed"] >= floor
+    assert 0 < t["map"] < t["encode_instructed"] / 10  # a matrix product, not an encode
+    # the speed-ups are the ratios of those timings, and mapping beats re-encoding by far
+    assert record["speedup_map_vs_reencode"] == pytest.approx(t["encode_instructed"] / t["map"])
+    assert record["speedup_map_vs_reencode"] > 10
+    marginal = record["marginal_speedup"]
+    per_text = t["encode_instructed"] / n_test
+    assert marginal["reencode_s"] == pytest.approx(per_text * (n_train + n_test))
+    assert marginal["instructlin_s"] == pytest.approx(per_text * n_train + t["fit"] + t["map"])
+    assert marginal["speedup"] == pytest.approx(marginal["reencode_s"] / marginal["instructlin_s"])
+    amortised = record["speedup_amortised"]
+    n = amortised["n_instructions"]
+    assert n == PLANTED.n_instructions
+    assert amortised["reencode_s"] == pytest.approx(n * per_text * (n_train + n_test))
+    assert amortised["instructlin_s"] == pytest.approx(
+        t["encode_base"] / n_test * (n_train + n_test) + n * (per_text * n_train + t["fit"] + t["map"]))
+    assert amortised["speedup"] == pytest.approx(amortised["reencode_s"] / amortised["instructlin_s"])
+
+    # strict JSON (no NaN, no numpy scalars) that reads back as the same record
+    text = json.dumps(record, allow_nan=False)
+    assert json.loads(text) == _as_json_types(record)
 
 
 def test_both_instructions_share_one_split(facet_encoder, facet_dataset):
-    result = run_experiment(PLANTED, encoder=facet_encoder, dataset=facet_dataset)
-    again = run_experiment(PLANTED, encoder=facet_encoder, dataset=facet_dataset)
-    assert np.array_equal(result.train_idx, again.train_idx)
-    np.testing.assert_allclose(result.primary.mapped_test, again.primary.mapped_test, atol=1e-6)
+    config = replace(PLANTED, measure_timing=False, n_kmeans_seeds=1)
+    result = run_experiment(config, encoder=facet_encoder, dataset=facet_dataset)
+    train, test = result.train_idx, result.test_idx
+    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(facet_dataset)
+    expected, _ = select_train_rows(facet_dataset, result.base, train_size=config.train_size,
+                                    selection=config.selection, seed=config.seed)
+    np.testing.assert_array_equal(train, expected)
+    # each instruction's map is exactly the one fitted on THAT split's rows and applied to its test rows
+    for r in result.instructions:
+        refit = InstructionMap(config.method, device=config.device, random_state=config.seed).fit(
+            result.base[train], r.instructed[train], X_unpaired=result.base)
+        assert r.map.describe() == refit.describe()
+        np.testing.assert_allclose(r.map.coef_, refit.coef_, atol=1e-6)
+        np.testing.assert_allclose(r.mapped_test, refit.transform(result.base[test]), atol=1e-5)
 
 
 def test_unknown_aspect_and_missing_instruction_are_explained(facet_encoder, facet_dataset):

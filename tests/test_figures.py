@@ -25,14 +25,24 @@ def test_figures_module_does_not_import_streamlit():
 def test_umap_panels_one_trace_per_class_per_panel_with_row_ids():
     rng = np.random.default_rng(0)
     coords = {s: rng.normal(size=(6, 2)) for s in figures.SPACES}
-    fig = figures.umap_panels(coords, ["a", "b", "a", "b", "c", "a"], [f"text {i}" for i in range(6)],
-                              selected=[0, 3])
+    colour = ["a", "b", "a", "b", "c", "a"]
+    hover = [f"text {i}" for i in range(6)]
+    fig = figures.umap_panels(coords, colour, hover, selected=[0, 3])
     assert len(fig.data) == 9  # 3 classes x 3 panels
     assert [a.text for a in fig.layout.annotations] == ["base", "mapped", "instructed"]
-    first = fig.data[0]  # class "a" in the base panel: rows 0, 2, 5
-    assert list(first.customdata) == [0, 2, 5]
-    assert list(first.selectedpoints) == [0]  # row 0 is selected
     assert [t.showlegend for t in fig.data].count(True) == 3
+    axes = {"x": "base", "x2": "mapped", "x3": "instructed"}
+    for trace in fig.data:
+        space = axes[trace.xaxis]  # which panel the trace is drawn in
+        rows = [i for i, c in enumerate(colour) if c == trace.name]
+        assert list(trace.customdata) == rows  # the row id of every point
+        # every point sits where that panel's coordinates put that row, with that row's hover text
+        np.testing.assert_array_equal(np.asarray(trace.x), coords[space][rows, 0])
+        np.testing.assert_array_equal(np.asarray(trace.y), coords[space][rows, 1])
+        assert list(trace.text) == [hover[i] for i in rows]
+        # rows 0 and 3 are selected in every panel: positions within the trace, not row ids
+        assert list(trace.selectedpoints) == [j for j, r in enumerate(rows) if r in (0, 3)]
+    assert sorted(axes[t.xaxis] for t in fig.data) == sorted(list(figures.SPACES) * 3)
 
 
 def test_umap_panels_without_selection_selects_nothing():
@@ -40,46 +50,81 @@ def test_umap_panels_without_selection_selects_nothing():
     fig = figures.umap_panels(coords, ["x", "y"], ["p", "q"])
     assert len(fig.data) == 4
     assert all(t.selectedpoints is None for t in fig.data)
+    assert [a.text for a in fig.layout.annotations] == ["base", "instructed"]  # only the spaces given
+    assert [float(t.x[0]) for t in fig.data] == [0.0, 0.0, 1.0, 1.0]  # each panel draws its own space
 
 
 def test_vmeasure_bars_have_error_bars_per_space():
-    score = {"mean": 0.5, "sd": 0.1}
-    fig = figures.vmeasure_bars({"topic": {s: score for s in figures.SPACES},
-                                 "location": {s: score for s in figures.SPACES}})
+    # every (labelling, space) cell distinct, so a swapped space, labelling or mean/sd shows
+    scores = {label: {space: {"mean": 0.1 * (i + 1) + 0.01 * j, "sd": 0.001 * (3 * i + j + 1)}
+                      for j, space in enumerate(figures.SPACES)}
+              for i, label in enumerate(("topic", "location"))}
+    fig = figures.vmeasure_bars(scores)
     assert [t.name for t in fig.data] == list(figures.SPACES)
-    assert list(fig.data[1].error_y.array) == [0.1, 0.1]
-    assert list(fig.data[0].x) == ["topic", "location"]
+    for trace in fig.data:
+        assert list(trace.x) == ["topic", "location"]
+        assert list(trace.y) == [scores[a][trace.name]["mean"] for a in trace.x]
+        assert list(trace.error_y.array) == [scores[a][trace.name]["sd"] for a in trace.x]
+    assert fig.data[2].y[1] == scores["location"]["instructed"]["mean"]  # the last cell is the last cell
 
 
 def test_heatmaps_count_and_label():
     fig = figures.contingency([0, 0, 1, 1, 1], ["a", "a", "b", "b", "a"])
     assert fig.data[0].z.tolist() == [[2, 0], [1, 2]]
-    cross = figures.matrix_heatmap({"topic": {"topic": 0.9, "location": 0.2}}, x_title="l", y_title="i")
-    assert list(cross.data[0].x) == ["topic", "location"]
+    assert list(fig.data[0].x) == ["a", "b"] and list(fig.data[0].y) == ["cluster 0", "cluster 1"]
+    # rows are instructions, columns labellings; every cell distinct, so a transposed matrix shows
+    matrix = {"topic": {"topic": 0.9, "location": 0.2}, "location": {"topic": 0.3, "location": 0.7}}
+    cross = figures.matrix_heatmap(matrix, x_title="labels", y_title="instruction")
+    heat = cross.data[0]
+    assert list(heat.y) == ["topic", "location"] and list(heat.x) == ["topic", "location"]
+    for i, row in enumerate(heat.y):
+        for j, col in enumerate(heat.x):
+            assert heat.z[i][j] == matrix[row][col]
+    assert cross.layout.xaxis.title.text == "labels" and cross.layout.yaxis.title.text == "instruction"
 
 
 def test_timing_and_break_even():
-    bars = figures.timing_bars({"base encode": 2.0, "map test part": 0.001})
+    seconds = {"base encode": 2.0, "full re-encode": 2.5, "fit map": 0.04, "map test part": 0.001}
+    bars = figures.timing_bars(seconds)
     assert bars.layout.yaxis.type == "log"
-    curve = figures.break_even([1, 2, 3], [1.0, 2.0, 3.0], [1.5, 1.7, 1.9])
+    assert list(bars.data[0].x) == list(seconds) and list(bars.data[0].y) == list(seconds.values())
+    assert list(bars.data[0].text) == ["2 s", "2.5 s", "0.04 s", "0.001 s"]
+    ns, reencode, mapped = [1, 2, 3], [1.0, 2.0, 3.0], [1.5, 1.7, 1.9]
+    curve = figures.break_even(ns, reencode, mapped)
     assert [t.name for t in curve.data] == ["N full re-encodes", "1 base encode + N maps"]
+    assert [list(t.x) for t in curve.data] == [ns, ns]
+    assert list(curve.data[0].y) == reencode and list(curve.data[1].y) == mapped  # not swapped
 
 
 def test_training_curves_and_data_figures():
     history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.1 / e, "val_cosine": 1 - 1 / (e + 1)}
                for e in range(1, 4)]
-    assert len(figures.training_curves(history).data) == 3
+    curves = figures.training_curves(history)
+    assert [t.name for t in curves.data] == ["train loss", "held-out loss", "held-out cosine"]
+    for trace, key in zip(curves.data, ("train_loss", "val_loss", "val_cosine"), strict=True):
+        assert list(trace.x) == [1, 2, 3] and list(trace.y) == [h[key] for h in history]
+    assert curves.data[2].xaxis == "x2"  # the cosine in its own panel, the losses together
     cv = [{"method": "ridge", "prior": "zero", "alpha": 0.1, "size": None, "neighbours": 0.5, "cosine": 0.9},
-          {"method": "pca-ridge", "prior": "zero", "alpha": 1.0, "size": 16, "neighbours": 0.7, "cosine": 0.8}]
+          {"method": "pca-ridge", "prior": "zero", "alpha": 1.0, "size": 16, "neighbours": 0.7, "cosine": 0.8},
+          {"method": "ridge", "prior": "identity", "alpha": 3.0, "size": None, "neighbours": 0.6, "cosine": 0.95}]
     tradeoff = figures.cv_tradeoff(cv, "pca-ridge k=16")
     assert len(tradeoff.data) == 3 and tradeoff.data[-1].y == (0.7,)  # the chosen star: best 10-NN
+    assert tradeoff.data[-1].x == (0.8,) and tradeoff.data[-1].name == "chosen: pca-ridge k=16"
+    ridge = next(t for t in tradeoff.data if t.name == "ridge")
+    assert ridge.x == (0.9, 0.95) and ridge.y == (0.5, 0.6)
+    assert list(ridge.text) == ["ridge prior=zero alpha=0.1", "ridge prior=identity alpha=3"]
     curve = figures.learning_curve([
         {"selection": "random", "n_train": 32, "retention": 0.8, "retention_sd": 0.1},
-        {"selection": "random", "n_train": 16, "retention": 0.6, "retention_sd": 0.1},
+        {"selection": "random", "n_train": 16, "retention": 0.6, "retention_sd": 0.05},
         {"selection": "kcenter", "n_train": 16, "retention": 0.7, "retention_sd": 0.0}])
     assert len(curve.data) == 2 and curve.data[1].x == (16, 32)  # sorted by size within a selection
-    assert len(figures.label_distribution({"topic": ["a", "b", "a"], "place": ["x", "x", "y"]}).data) == 2
-    assert len(figures.length_histogram([10, 20, 30]).data) == 1
+    assert curve.data[1].y == (0.6, 0.8) and curve.data[1].error_y.array == (0.05, 0.1)  # rows kept whole
+    assert curve.data[0].name == "kcenter" and curve.data[0].y == (0.7,)
+    dist = figures.label_distribution({"topic": ["a", "b", "a"], "place": ["x", "x", "y", "z"]})
+    assert [t.name for t in dist.data] == ["topic", "place"]
+    assert list(dist.data[0].x) == ["a", "b"] and list(dist.data[0].y) == [2, 1]  # class counts
+    assert list(dist.data[1].x) == ["x", "y", "z"] and list(dist.data[1].y) == [2, 1, 1]
+    assert list(figures.length_histogram([10, 20, 30]).data[0].x) == [10, 20, 30]
     assert len(figures.pipeline_diagram().layout.annotations) > 6
 
 
