@@ -70,7 +70,7 @@ def neighbour_sets(X: np.ndarray, k: int) -> np.ndarray:
     Xn = l2_normalize(X)
     sim = Xn @ Xn.T
     np.fill_diagonal(sim, -np.inf)
-    return np.argpartition(-sim, k - 1, axis=1)[:, :k]
+    return np.argpartition(sim, -k, axis=1)[:, -k:]
 
 
 def shared_neighbours(a: np.ndarray, b: np.ndarray) -> float:

@@ -121,24 +121,35 @@ def _positive(value, name: str, *, allow_zero: bool = False):
 
 
 def _fold_predictions(
-    candidates: list[Candidate], X: np.ndarray, Y: np.ndarray, basis: PCABasis | None,
+    candidates: list[Candidate], X: np.ndarray, Y: np.ndarray, coords: np.ndarray | None,
     train: np.ndarray, val: np.ndarray, out: dict[Candidate, np.ndarray],
 ) -> None:
-    """Fill ``out[c][val]`` with each candidate's predictions from a fit on ``train``."""
+    """Fill ``out[c][val]`` with each candidate's predictions from a fit on ``train``; ``coords`` are
+    the rows' coordinates in the PCA basis (as many as the largest pca-ridge candidate uses)."""
     problems: dict[tuple, tuple[RidgeProblem, np.ndarray, float]] = {}
     for c in candidates:
         key = (c.method, c.prior, c.size if c.method == "pca-ridge" else None)
         if key not in problems:
             if c.method == "pca-ridge":
-                F_tr, F_val = basis.project(X[train], c.size), basis.project(X[val], c.size)
+                F_tr, F_val = coords[train, : c.size], coords[val, : c.size]
             else:
                 F_tr, F_val = X[train], X[val]
             problem = RidgeProblem.build(F_tr, X[train], Y[train], Prior(c.prior))
-            problems[key] = (problem, F_val, alpha_scale(F_tr))
-        problem, F_val, scale = problems[key]
+            problems[key] = (problem, problem.features(F_val), alpha_scale(F_tr))
+        problem, val_coords, scale = problems[key]
         scale = 1.0 if c.absolute else scale
         rank = c.size if c.method == "reduced-rank" else None
-        out[c][val] = problem.predict(F_val, X[val], scale * c.alpha, rank)
+        out[c][val] = problem.predict(None, X[val], scale * c.alpha, rank, coords=val_coords)
+
+
+def _compressed_outputs(Y: np.ndarray, candidates: list[Candidate]) -> np.ndarray:
+    """``Y`` in an orthonormal basis of its rows' span, when every candidate has the zero prior: each
+    CV prediction (a fold mean plus a mix of train rows) lies in that span, so cosines and neighbours
+    are unchanged, and with few pairs the outputs shrink from d to n columns. Otherwise ``Y``."""
+    if any(c.prior != Prior.ZERO.value for c in candidates) or Y.shape[0] >= Y.shape[1]:
+        return Y
+    Q, _ = np.linalg.qr(Y.T)  # (d, n)
+    return Y @ Q
 
 
 def cross_validate(
@@ -151,13 +162,18 @@ def cross_validate(
 
     folds = max(2, min(folds, len(X)))
     repeats = cv_repeats(len(X)) if repeats is None else max(1, int(repeats))
+    Y = _compressed_outputs(Y, candidates)
+    sizes = [c.size for c in candidates if c.method == "pca-ridge"]
+    if sizes and basis is None:
+        raise ValueError("method='pca-ridge' needs a PCA basis of base embeddings.")
+    coords = basis.project(X, max(sizes)) if sizes else None
     k = min(NEIGHBOURS_K, len(X) - 1)
     teacher = neighbour_sets(Y, k)
     totals = {c: np.zeros(2) for c in candidates}
     for repeat in range(repeats):
-        oof = {c: np.zeros_like(Y) for c in candidates}
+        oof = {c: np.zeros(Y.shape, dtype=np.float32) for c in candidates}  # float32: neighbours rank as in float64
         for train, val in KFold(folds, shuffle=True, random_state=seed + repeat).split(X):
-            _fold_predictions(candidates, X, Y, basis, train, val, oof)
+            _fold_predictions(candidates, X, Y, coords, train, val, oof)
         for c in candidates:
             totals[c] += (shared_neighbours(neighbour_sets(oof[c], k), teacher), row_cosine(oof[c], Y).mean())
     return [CVScore(c, float(totals[c][0] / repeats), float(totals[c][1] / repeats)) for c in candidates]

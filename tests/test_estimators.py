@@ -13,6 +13,7 @@ from instructlin.mapping import InstructionMap
 from instructlin.metrics import kmeans_v_measure
 from instructlin.sampling import select_train_rows, train_test_indices
 from instructlin.selection import Candidate, cross_validate, cv_repeats
+from instructlin.solvers import pca_basis
 
 TEACHER = Path(__file__).resolve().parents[1] / "data" / "teacher"
 
@@ -128,3 +129,30 @@ def test_cv_repeats_average_more_fold_splits_when_pairs_are_few():
         assert score.neighbours == pytest.approx(np.mean([s[i].neighbours for s in singles]))
         assert score.cosine == pytest.approx(np.mean([s[i].cosine for s in singles]))
     assert len({s[0].neighbours for s in singles}) > 1  # the fold seeds differ, so the scores do
+
+
+def test_pca_basis_spans_the_same_directions_as_an_svd_of_the_centred_rows():
+    base, _ = _gemma("location")
+    basis = pca_basis(base, 48)
+    _, _, Vt = np.linalg.svd(base - base.mean(axis=0), full_matrices=False)
+    cosines = np.linalg.svd(basis.components[:16] @ Vt[:16].T, compute_uv=False)
+    assert basis.components.shape == (48, base.shape[1])
+    assert cosines.min() > 0.999  # the same 16-dimensional subspace
+    assert np.allclose(basis.components @ basis.components.T, np.eye(48), atol=1e-6)
+
+
+def test_cv_scores_are_the_same_in_the_compressed_output_space():
+    """Zero-prior CV runs on outputs rotated into the pairs' span (d -> n columns); an identity-prior
+    candidate in the list turns that off, and the zero-prior scores must not move."""
+    base, teacher = _gemma("location")
+    rows = np.random.default_rng(0).choice(len(base), 58, replace=False)
+    zero = [Candidate("ridge", "zero", a, None, False) for a in (1e-2, 1e-1, 1.0)]
+    zero += [Candidate("pca-ridge", "zero", 0.1, k, False) for k in (8, 16)]
+    basis = pca_basis(base, 16)
+    compressed = cross_validate(base[rows], teacher[rows], zero, basis=basis)
+    full = cross_validate(base[rows], teacher[rows], [*zero, Candidate("ridge", "identity", 1.0, None, False)],
+                          basis=basis)
+    for a, b in zip(compressed, full[: len(zero)], strict=True):
+        assert a.candidate == b.candidate
+        assert a.neighbours == pytest.approx(b.neighbours, abs=1e-9)
+        assert a.cosine == pytest.approx(b.cosine, abs=1e-5)
