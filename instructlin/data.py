@@ -48,9 +48,15 @@ class TextDataset:
     name: str
     texts: list[str]
     labels: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Each row's corpus id (the file's unique ``id`` column), or None: then :meth:`row_ids` numbers the rows.
+    ids: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def row_ids(self) -> tuple[str, ...]:
+        """Each row's corpus id, so tables and exports name rows the way the user's file does."""
+        return self.ids if self.ids is not None else tuple(str(i) for i in range(len(self.texts)))
 
     @property
     def aspects(self) -> list[str]:
@@ -64,6 +70,7 @@ class TextDataset:
             name=self.name,
             texts=[self.texts[i] for i in idx],
             labels={k: v[idx] for k, v in self.labels.items()},
+            ids=tuple(self.row_ids()[i] for i in idx),
         )
 
 
@@ -120,7 +127,7 @@ def load_nyt(
     path = local_or_download(lambda **kw: hf_hub_download(**kwargs, **kw), unavailable=unavailable,
                              timeout=timeout, reachable=hub_reachable)
     data = load_table(path, text_column="text", label_columns=["cluster"], name=f"nyt:{aspect}")
-    return TextDataset(data.name, data.texts, {aspect: data.labels["cluster"]})
+    return TextDataset(data.name, data.texts, {aspect: data.labels["cluster"]}, ids=data.ids)
 
 
 def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
@@ -239,7 +246,9 @@ def dataset_from_frame(
                 "needs at least 2 classes. Pick another label column."
             )
         labels[column] = values.astype(str).to_numpy()
-    return TextDataset(name=name, texts=frame[text_column].astype(str).tolist(), labels=labels)
+    ids = frame["id"].astype(str) if "id" in columns and text_column != "id" else None
+    return TextDataset(name=name, texts=frame[text_column].astype(str).tolist(), labels=labels,
+                       ids=tuple(ids) if ids is not None and ids.is_unique else None)
 
 
 def labelling_problem(values: pd.Series) -> str | None:

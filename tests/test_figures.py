@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("plotly")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ui import figures  # noqa: E402
+from ui import figures, plot_style  # noqa: E402
 
 
 def test_figures_module_does_not_import_streamlit():
@@ -135,3 +135,57 @@ def test_linked_hover_page_is_standalone_and_links_panels_by_row_id():
     html = figures.linked_hover_html(fig)
     assert html.lower().startswith("<!doctype html>") and "plotly_hover" in html and "Plotly.Fx.hover" in html
     assert '<script src="http' not in html and len(html) > 1_000_000  # plotly.js inlined: works offline
+
+
+def test_umap_panels_hover_names_corpus_ids_not_row_numbers():
+    coords = {s: np.random.default_rng(2).normal(size=(3, 2)) for s in figures.SPACES}
+    texts = ["Short one.", "A long text " * 20, "<b>bold</b> & more"]
+    hover = plot_style.hover_text(["news-017", "news-200", "x<1>"], texts, {"topic": ["crime", "sport", "crime"]},
+                               chars=40)
+    assert hover[0] == "<b>news-017 · crime</b><br>Short one."
+    head, body = hover[1].split("<br>")
+    assert head == "<b>news-200 · sport</b>" and body.endswith("…") and len(body) <= 41  # one short line
+    assert "&lt;1&gt;" in hover[2] and "&lt;b&gt;bold" in hover[2]  # user text cannot inject markup
+    fig = figures.umap_panels(coords, ["crime", "sport", "crime"], hover)
+    for trace in fig.data:
+        assert "customdata" not in trace.hovertemplate  # the test-row position never shows
+        assert [t.split("</b>")[0] for t in trace.text] == [hover[i].split("</b>")[0] for i in trace.customdata]
+    label = fig.layout.hoverlabel
+    assert label.font.size <= 11 and "rgba" in label.bgcolor  # small and see-through
+
+
+def test_kmeans_clusters_get_their_own_palette_and_natural_order():
+    coords = {s: np.zeros((12, 2)) for s in figures.SPACES}
+    clusters = [f"cluster {i}" for i in range(12)]
+    fig = figures.umap_panels(coords, clusters, clusters, palette=plot_style.CLUSTER_PALETTE, symbol="diamond")
+    first = [t for t in fig.data if t.xaxis == "x"]
+    assert [t.name for t in first] == clusters  # cluster 2 before cluster 10
+    used = [t.marker.color for t in first]
+    assert used == list(plot_style.CLUSTER_PALETTE[:12]) and not set(used) & set(plot_style.PALETTE)
+    assert {t.marker.symbol for t in fig.data} == {"diamond"}
+    labels = figures.umap_panels(coords, clusters, clusters)
+    assert [t.marker.color for t in labels.data if t.xaxis == "x"] == list(plot_style.PALETTE[:12])
+
+
+def test_umap_panels_leave_room_for_the_toolbar_above_the_titles():
+    coords = {s: np.zeros((2, 2)) for s in figures.SPACES}
+    fig = figures.umap_panels(coords, ["a", "b"], ["p", "q"])
+    assert fig.layout.margin.t >= plot_style.TOOLBAR_MARGIN >= 60  # the toolbar is about 30 px, titles 20 px
+    assert all(a.yanchor == "bottom" and a.y == 1.0 for a in fig.layout.annotations)  # titles hug the panels
+
+
+def test_log_axes_label_each_decade_in_plain_units():
+    bars = figures.timing_bars({"base encode": 2.0, "fit map": 0.04, "map test part": 0.0004})
+    axis = bars.layout.yaxis
+    assert axis.type == "log"
+    assert list(axis.tickvals) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0])
+    assert list(axis.ticktext) == ["0.1 ms", "1 ms", "10 ms", "0.1 s", "1 s", "10 s"]
+    curve = figures.learning_curve([{"selection": "random", "n_train": n, "retention": 0.5, "retention_sd": 0.0}
+                                    for n in (8, 16, 32, 64)])
+    assert curve.layout.xaxis.type == "log" and list(curve.layout.xaxis.tickvals) == [8, 16, 32, 64]
+    assert list(curve.layout.xaxis.ticktext) == ["8", "16", "32", "64"]
+    history = [{"epoch": e, "train_loss": 0.5 / e ** 2, "val_loss": 0.6 / e ** 2, "val_cosine": 0.9}
+               for e in range(1, 11)]
+    loss = figures.training_curves(history).layout.yaxis
+    assert loss.type == "log" and list(loss.ticktext) == ["0.001", "0.01", "0.1", "1"]
+    assert plot_style.log_ticks([0.0, float("nan")]) == {"type": "log"}  # nothing positive: plotly's own ticks

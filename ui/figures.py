@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
+
+from ui.plot_style import HOVER_LABEL, PALETTE, TOOLBAR_MARGIN, log_ticks, natural
 
 SPACES = ("base", "mapped", "instructed")
 SPACE_COLOURS = {"base": "#9aa5b1", "mapped": "#2f6fde", "instructed": "#e4572e"}
-PALETTE = qualitative.Plotly + qualitative.Set2
 
 
 def pipeline_diagram() -> go.Figure:
@@ -72,7 +72,8 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
     fig.add_trace(go.Scatter(x=epochs, y=[h["val_cosine"] for h in history], name="held-out cosine",
                              line={"color": SPACE_COLOURS["mapped"]}), 1, 2)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(type="log", row=1, col=1)
+    losses = [h[k] for h in history for k in ("train_loss", "val_loss")]
+    fig.update_yaxes(**log_ticks(losses), row=1, col=1)
     fig.update_layout(height=320, margin={"t": 40, "b": 10})
     return fig
 
@@ -110,7 +111,9 @@ def learning_curve(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
             x=[r["n_train"] for r in sub], y=[r["retention"] for r in sub], mode="lines+markers",
             name=selection, error_y={"type": "data", "array": [r["retention_sd"] for r in sub]}))
     fig.add_hline(y=0.9, line_dash="dot", annotation_text="90 % of the teacher")
-    fig.update_layout(height=320, xaxis_type="log", xaxis_title="texts given a teacher pass",
+    sizes = sorted({int(r["n_train"]) for r in rows})
+    fig.update_xaxes(type="log", tickvals=sizes, ticktext=[str(n) for n in sizes])
+    fig.update_layout(height=320, xaxis_title="texts given a teacher pass",
                       yaxis_title="retention (mean over splits)", margin={"t": 20, "b": 10})
     return fig
 
@@ -123,9 +126,13 @@ def umap_panels(
     selected: Sequence[int] = (),
     colour_title: str = "label",
     webgl: bool = True,
+    palette: Sequence[str] = PALETTE,
+    symbol: str = "circle",
 ) -> go.Figure:
-    """Base / mapped / instructed side by side in one shared basis; ``customdata`` is the row id,
-    and ``selected`` rows are highlighted in all three panels."""
+    """Base / mapped / instructed side by side in one shared basis; ``customdata`` is the row's position
+    (the page maps it to its corpus id), ``hover`` its short hover text (which names the corpus id), and
+    ``selected`` rows are highlighted in all three panels. Pass ``plot_style.CLUSTER_PALETTE`` (and a symbol)
+    when colouring by k-means cluster."""
     scatter = go.Scattergl if webgl else go.Scatter
     spaces = [s for s in SPACES if s in coords]
     fig = make_subplots(rows=1, cols=len(spaces), subplot_titles=spaces, shared_xaxes=True,
@@ -135,21 +142,22 @@ def umap_panels(
     chosen = set(int(i) for i in selected)
     for col, space in enumerate(spaces, start=1):
         xy = np.asarray(coords[space])
-        for k, cls in enumerate(sorted(set(colour))):
+        for k, cls in enumerate(sorted(set(colour), key=natural)):
             rows = ids[colour == cls]
             fig.add_trace(scatter(
                 x=xy[rows, 0], y=xy[rows, 1], mode="markers", name=cls, legendgroup=cls,
                 showlegend=col == 1, customdata=rows.tolist(), text=[hover[i] for i in rows],
-                marker={"color": PALETTE[k % len(PALETTE)], "size": 7, "line": {"width": 0}},
-                hovertemplate=f"#%{{customdata}} · {colour_title}: {cls}<br>%{{text}}<extra>{space}</extra>",
+                marker={"color": palette[k % len(palette)], "size": 7, "symbol": symbol, "line": {"width": 0}},
+                hovertemplate="%{text}<extra></extra>",
                 selectedpoints=[j for j, r in enumerate(rows) if r in chosen] if chosen else None,
                 selected={"marker": {"size": 11, "opacity": 1.0}},
                 unselected={"marker": {"opacity": 0.15}},
             ), row=1, col=col)
     fig.update_xaxes(showticklabels=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, zeroline=False)
-    fig.update_layout(height=430, legend_title_text=colour_title, dragmode="lasso",
-                      margin={"t": 40, "b": 10, "l": 10, "r": 10}, clickmode="event+select")
+    fig.update_layout(height=450, legend_title_text=colour_title, dragmode="lasso", hoverlabel=HOVER_LABEL,
+                      hoverdistance=12, margin={"t": TOOLBAR_MARGIN, "b": 10, "l": 10, "r": 10},
+                      clickmode="event+select")
     return fig
 
 
@@ -229,8 +237,8 @@ def timing_bars(seconds: Mapping[str, float]) -> go.Figure:
     fig = go.Figure(go.Bar(x=names, y=[seconds[n] for n in names],
                            text=[f"{seconds[n]:.3g} s" for n in names], textposition="outside",
                            marker_color=["#9aa5b1", "#e4572e", "#2d6a4f", "#2f6fde"][: len(names)]))
-    fig.update_layout(height=360, yaxis_type="log", yaxis_dtick=1, yaxis_title="seconds (log scale)",
-                      margin={"t": 30, "b": 10})
+    fig.update_yaxes(**log_ticks(list(seconds.values()), unit="s"))
+    fig.update_layout(height=360, yaxis_title="seconds (log scale)", margin={"t": 30, "b": 10})
     return fig
 
 
