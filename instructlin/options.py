@@ -14,8 +14,9 @@ from instructlin.encoders import EncoderName
 from instructlin.sampling import Selection
 
 __all__ = ["CRITERION_CHOICES", "DEVICE_CHOICES", "ENCODER_CHOICES", "FILE_TYPES", "LOSS_CHOICES",
-           "MAX_UPLOAD_BYTES", "MAX_UPLOAD_MB", "METHOD_CHOICES", "METHOD_LABELS", "PRIOR_CHOICES",
-           "SELECTION_CHOICES", "SUPPORTED_SUFFIXES", "Device"]
+           "MAX_UPLOAD_BYTES", "MAX_UPLOAD_MB", "MAX_VECTOR_DIM", "MAX_VECTOR_ROWS", "METHOD_CHOICES",
+           "METHOD_LABELS", "PRIOR_CHOICES", "SELECTION_CHOICES", "SUPPORTED_SUFFIXES", "VECTOR_FILE_TYPES",
+           "Device"]
 
 METHOD_CHOICES: tuple[str, ...] = MapMethod.values()
 PRIOR_CHOICES: tuple[str, ...] = Prior.values()
@@ -28,6 +29,11 @@ FILE_TYPES: tuple[str, ...] = tuple(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 #: The largest file the app accepts as an upload.
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+#: Embedding file types the "Your vectors" page and ``instructlin.vectors`` read (no pickle, ever).
+VECTOR_FILE_TYPES: tuple[str, ...] = ("npy", "parquet")
+#: The most rows and dimensions ``instructlin.vectors`` reads from one uploaded embeddings file.
+MAX_VECTOR_ROWS = 100_000
+MAX_VECTOR_DIM = 16_384
 
 #: One line per map method, for widgets and help texts.
 METHOD_LABELS: dict[str, str] = {

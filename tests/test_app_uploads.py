@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -77,7 +78,8 @@ NAME_CASES = [
          "the success message, caption and sidebar show the name as plain text (no link)",
          {"script": "pages/1_Data.py", "kind": "table"}),
     Case(f"a corpus upload with a column named `{LINK_NAME}` and no text column", "app Data page, upload",
-         "the error lists the columns as plain text (no link)", {"script": "pages/1_Data.py", "kind": "columns"}),
+         "no text column is guessed: the warning that asks for one lists the columns as plain text (no link)",
+         {"script": "pages/1_Data.py", "kind": "columns"}),
     Case(f"a broken map upload named `{LINK_NAME}.zip`", "app Train page, map upload", PLAIN,
          {"script": "pages/3_Train.py", "kind": "map"}),
 ]
@@ -105,7 +107,7 @@ def test_upload_names_are_plain_text(case, tmp_path, monkeypatch):
         name = "columns.csv" if kind == "columns" else f"{LINK_NAME}.csv"
         at.file_uploader(key="w:upload").upload(name, body, "text/csv").run()
     assert not at.exception
-    shown = at.success if kind == "table" else at.error
+    shown = {"table": at.success, "columns": at.warning}.get(kind, at.error)
     assert shown and "click" in shown[0].value
     assert not [text for text in rendered(at) if linked(text)]
 
@@ -137,3 +139,207 @@ def test_uploads_stay_under_the_cap(case, tmp_path, monkeypatch):
     kept = [p for p in folder.iterdir() if not p.name.startswith(".")]
     assert sum(p.stat().st_size for p in kept) <= float(case.data["cap_mb"]) * 2**20
     assert Path(at.session_state["data"]) in kept  # the file just written survives
+
+
+# --- the three bad uploads of issue 10: a guessed text column, a hashed name, stale seed and label ---------
+
+HASHED = re.compile(r"[0-9a-f]{20}")
+TOPICS = ("sports", "business", "science")
+#: A table with two label columns and no text: `topic` (6 to 8 characters, 3 values) must not be taken as text.
+NO_TEXT = "topic,location\n" + "".join(f"{TOPICS[i % 3]},{('paris', 'tokyo')[i % 2]}\n" for i in range(30))
+
+
+def corpus(tag: str, rows: int = 16) -> bytes:
+    return ("text,cluster\n" + "".join(f"{tag} text number {i} about {'ab'[i % 2]} things,{'ab'[i % 2]}\n"
+                                       for i in range(rows))).encode()
+
+
+def upload(at, name: str, body: bytes):
+    at.file_uploader(key="w:upload").set_value((name, body, "text/csv"))
+    return at.run()
+
+
+def header(at) -> str:
+    """The page's caption and the sidebar's summary: where every page says which data is in use."""
+    return " ".join(shown(e) for e in [*at.caption, *at.sidebar.markdown])
+
+
+@pytest.fixture
+def data_page(tmp_path, monkeypatch):
+    from ui import state
+
+    monkeypatch.setattr(state, "UPLOAD_DIR", tmp_path / "uploads")
+    at = app("pages/1_Data.py", n_per_class=0)
+    return at.radio(key="w:source").set_value("Upload a file").run()
+
+
+DATA_UPLOAD = "app Data page, upload"
+UPLOAD_STATE_CASES = [
+    Case("a CSV with only label columns (`topic`: 6 to 8 characters, 3 values) and no text column", DATA_UPLOAD,
+         "no text column is guessed: a warning asks for one and says why; the data in use stays until one is picked",
+         {"test": "guess"}),
+    Case("an upload the loader refuses (one class), or that is not UTF-8", DATA_UPLOAD,
+         "the error names the user's file, never the store's hashed name; the data in use stays", {"test": "name"}),
+    Case("two uploads one after the other, then a refused one", DATA_UPLOAD,
+         "the seed stays 42 and every page's header names the file in use", {"test": "state"}),
+]
+
+
+@pytest.mark.parametrize("case", params(UPLOAD_STATE_CASES[:1]))
+def test_no_text_column_is_guessed_from_short_labels(case, data_page):
+    at = upload(data_page, "labels only.csv", NO_TEXT.encode())
+    assert not at.exception and not at.success, "a table without a text column must not be accepted as is"
+    box = at.sidebar.selectbox[0]
+    assert box.label == "Text column" and box.value is None and box.options == ["topic", "location"]
+    says = shown(at.warning[0])
+    assert "Which column holds the texts?" in says and "in topic, have 6 to 8 characters" in says
+    assert "labels only.csv" in says
+    assert at.session_state["data"] == "demo", "nothing is used until the user picks the text column"
+    box.set_value("topic").run()  # the user's own choice is honoured, however short its values
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "30 texts" in at.success[0].value and at.session_state["text_column"] == "topic"
+
+
+@pytest.mark.parametrize("case", params(UPLOAD_STATE_CASES[1:2]))
+def test_upload_errors_name_the_users_file_not_the_stored_hash(case, data_page):
+    at = upload(data_page, "mine.csv", b"text,label\nfirst text here,x\nsecond text here,x\n")
+    assert not at.exception
+    message = shown(at.error[0])
+    assert "mine.csv" in message and "one class only" in message
+    assert not HASHED.search(message), message
+    at = upload(at, "latin.csv", "text,label\ncaf\xe9 au lait,a\nth\xe9 vert,b\n".encode("latin-1"))
+    message = shown(at.error[0])
+    assert "latin.csv" in message and "UTF-8" in message and not HASHED.search(message), message
+
+
+@pytest.mark.parametrize("case", params(UPLOAD_STATE_CASES[2:]))
+def test_seed_and_data_label_follow_each_upload(case, data_page):
+    at = upload(data_page, "first.csv", corpus("first"))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "first.csv" in header(at) and at.session_state["seed"] == 42
+    at = upload(at, "second.csv", corpus("second"))
+    assert "second.csv" in header(at) and "first.csv" not in header(at), header(at)
+    assert "second.csv" in shown(at.success[0]) and at.number_input(key="w:seed").value == 42
+    at = upload(at, "broken.csv", b"text,label\nonly one class,x\nstill one,x\n")  # refused: second stays in use
+    assert "broken.csv" in shown(at.error[0])
+    assert "second.csv" in header(at) and at.session_state["seed"] == 42
+    kept = {k: at.session_state[k] for k in ("data", "text_column", "label_columns", "upload_names", "seed")}
+    train = app("pages/3_Train.py", **kept)  # the Train page of the same session
+    assert not train.exception
+    assert "second.csv" in header(train) and train.number_input(key="w:seed").value == 42
+    back = app("pages/1_Data.py", **kept)  # back on Data: the upload in use is shown, nothing asked again
+    assert not back.exception and not back.warning and not back.error
+    assert "second.csv" in shown(back.success[0]) and back.session_state["text_column"] == "text"
+
+
+# --- bring your own vectors: the "Your vectors" page fits, scores and exports with no encoder ---------------
+
+PACK = Path(__file__).resolve().parents[1] / "data" / "teacher"
+
+
+def parquet(ids, vectors: np.ndarray) -> bytes:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    buffer = io.BytesIO()
+    column = pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(vectors, dtype=np.float32).reshape(-1)),
+                                               vectors.shape[1])
+    pq.write_table(pa.table({"id": pa.array(list(ids)), "vector": column}), buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def byo(tmp_path, monkeypatch):
+    """The shipped pack as a user's files: base in file order, instructed and labels shuffled, by id."""
+    from ui import state
+
+    if not (PACK / "base.npy").is_file():
+        pytest.skip("the teacher pack data/teacher is not in this checkout")
+    monkeypatch.setattr(state, "UPLOAD_DIR", tmp_path / "uploads")
+    base, location = np.load(PACK / "base.npy"), np.load(PACK / "location.npy")
+    from instructlin.data import load_demo
+
+    labels = load_demo().labels["location"]
+    ids = np.array([f"doc-{i:03d}" for i in range(len(base))])
+    order = np.random.default_rng(5).permutation(len(base))
+    files = {"base": ("my base.parquet", parquet(ids, base)),
+             "instructed": ("my location.parquet", parquet(ids[order], location[order])),
+             "labels": ("my labels.csv", ("id,place\n" + "".join(f"{ids[i]},{labels[i]}\n" for i in order)).encode())}
+    return {"files": files, "base": base, "location": location, "labels": labels, "ids": ids, "order": order,
+            "folder": tmp_path}
+
+
+def put(at, key: str, name: str, body: bytes):
+    at.file_uploader(key=key).set_value((name, body, "application/octet-stream"))
+
+
+def test_your_vectors_fit_score_and_export_without_an_encoder(byo, monkeypatch):
+    from instructlin import encoders, stages
+    from instructlin.vector_runs import VectorSpec, run_vectors
+
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("the Your vectors page must not load an encoder")
+
+    monkeypatch.setattr(encoders, "load_encoder", no_encoder)
+    monkeypatch.setattr(stages, "open_encoder", no_encoder)
+    at = app("pages/6_Vectors.py")
+    assert not at.exception and "Upload the base" in at.info[0].value
+    for key, (name, body) in byo["files"].items():
+        put(at, f"v:{key}", name, body)
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "288 rows × 768" in at.success[0].value and "matched by id" in at.success[0].value
+    folder = byo["folder"]  # the same files, run by the library: the page must show its numbers
+    for name, body in byo["files"].values():
+        (folder / name).write_bytes(body)
+    run = run_vectors(VectorSpec(str(folder / "my base.parquet"), str(folder / "my location.parquet"),
+                                 str(folder / "my labels.csv")))
+    shown_metrics = {m.label: m.value for m in at.metric}
+    assert shown_metrics["V-measure instructed"] == f"{run.scores.instructed.mean:.3f}"
+    assert shown_metrics["V-measure mapped"] == f"{run.scores.mapped.mean:.3f}"
+    assert shown_metrics["V-measure base"] == f"{run.scores.base.mean:.3f}"
+    assert shown_metrics["Retention"] == f"{run.scores.retention:.1%}"
+    assert shown_metrics["Cosine to instructed, mapped"] == f"{run.cosine_mapped:.3f}"
+    assert shown_metrics["Held-out rows"] == f"{len(run.test):,}" == "230"
+    assert run.scores.mapped.mean > run.scores.base.mean + 0.25  # the location effect, carried by the map
+    assert len(at.get("download_button")) == 3
+
+
+def test_your_vectors_with_some_rows_instructed_maps_the_rest(byo):
+    at = app("pages/6_Vectors.py")
+    name, body = byo["files"]["base"]
+    put(at, "v:base", name, body)
+    rows = byo["order"][:72]
+    put(at, "v:instructed", "some.parquet", parquet(byo["ids"][rows], byo["location"][rows]))
+    put(at, "v:labels", *byo["files"]["labels"])
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "Only 72 of 288 rows" in at.info[0].value
+    shown_metrics = {m.label: float(m.value) for m in at.metric}
+    assert shown_metrics["V-measure mapped (same rows)"] > shown_metrics["V-measure base (rows without instructed)"]
+
+
+def test_your_vectors_bad_upload_names_the_users_file(byo):
+    at = app("pages/6_Vectors.py")
+    put(at, "v:base", *byo["files"]["base"])
+    half = io.BytesIO()
+    np.save(half, byo["location"][:, :384])
+    put(at, "v:instructed", "small model.npy", half.getvalue())
+    at.run()
+    assert not at.exception
+    message = shown(at.error[0])
+    assert "small model.npy has 384 dimensions but my base.parquet has 768" in message, message
+    assert not HASHED.search(message) and "\n" not in message
+
+
+def test_the_shipped_example_says_when_the_teacher_does_not_follow(monkeypatch):
+    """EmbeddingGemma makes topic clustering worse on the demo corpus: the page says so, on the pack's numbers."""
+    if not (PACK / "topic.npy").is_file():
+        pytest.skip("the teacher pack data/teacher is not in this checkout")
+    at = app("pages/6_Vectors.py")
+    at.radio(key="v:source").set_value(at.radio(key="v:source").options[1]).run()
+    at.selectbox(key="v:example").set_value("topic.npy").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    values = {m.label: m.value for m in at.metric}
+    assert float(values["V-measure instructed"]) < float(values["V-measure base"]) - 0.1, values
+    assert any("did not follow the instruction" in i.value for i in at.info)
+    assert "EmbeddingGemma-300m" in " ".join(c.value for c in at.caption)

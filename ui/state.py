@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "instructions": {},  # aspect -> instruction text
     "train_size": 0.2,
     "method": "auto",
+    "vector_method": "auto",  # the "Your vectors" page's map method (no SGD there)
     "epochs": 300,
     "learning_rate": 1e-3,
     "timing_max_texts": 64,
@@ -93,13 +94,23 @@ def put(key: str, value: Any) -> None:
 
 
 def widget(fn: Callable[..., Any], label: str, name: str, **kwargs: Any) -> Any:
-    """A widget bound to the shared choice ``name``; it survives page switches (widget keys do not)."""
+    """A widget bound to the shared choice ``name``; it survives page switches and runs that skip it.
+
+    ``name`` is the one store: an edit is copied into it by ``on_change`` (before the script reruns),
+    and the widget is given the stored value on every run. Seeding the key only when it is missing
+    let a widget that one run did not draw (a page that stopped early) come back at its element
+    default in the browser (the seed box showed 0, not 42) and then overwrite the choice with it.
+    """
     key = f"w:{name}"
-    if key not in st.session_state:
-        st.session_state[key] = get(name)
-    value = fn(label, key=key, **kwargs)
+    st.session_state[key] = get(name)
+    value = fn(label, key=key, on_change=_copy_widget, args=(key, name), **kwargs)
     st.session_state[name] = value
     return value
+
+
+def _copy_widget(key: str, name: str) -> None:
+    """The user changed the widget ``key``: keep its value as the shared choice ``name``."""
+    st.session_state[name] = st.session_state[key]
 
 
 def default_instruction(aspect: str) -> str:
@@ -138,15 +149,45 @@ def config(aspects: list[str] | None = None, **overrides: Any) -> ExperimentConf
 
 
 def save_upload(name: str, content: bytes) -> Path:
-    """Store an upload under its content hash (a cache key naming the bytes), the store kept under its cap."""
-    return uploads.store(UPLOAD_DIR, name, content, uploads.cap_bytes())
+    """Store an upload under its content hash (a cache key naming the bytes), the store kept under its cap.
+
+    The name the user gave the file is remembered for this session: labels and errors show it, never the hash.
+    """
+    path = uploads.store(UPLOAD_DIR, name, content, uploads.cap_bytes())
+    st.session_state.setdefault("upload_names", {})[str(path)] = str(name)
+    return path
+
+
+def is_upload(spec: str | Path) -> bool:
+    """Whether a data spec names a file of the upload store."""
+    return Path(spec).parent == UPLOAD_DIR
+
+
+def upload_name(path: str | Path) -> str:
+    """The name the user uploaded a stored file as (its stored name when this session did not upload it)."""
+    return st.session_state.get("upload_names", {}).get(str(path), Path(path).name)
+
+
+def user_names(text: object) -> str:
+    """``text`` with every stored upload's path and hashed file name replaced by the user's own file name."""
+    text = str(text)
+    for stored, name in st.session_state.get("upload_names", {}).items():
+        text = text.replace(stored, name).replace(Path(stored).name, name)
+    return text
 
 
 def dataset_label(spec: str) -> str:
     """A short name for a data spec, safe inside Markdown (uploads are stored under a hash)."""
     if spec == "demo":
         return "demo corpus (data/news_demo.csv)"
-    path = Path(spec)
-    if path.parent == UPLOAD_DIR:
-        return f"uploaded file {plain(st.session_state.get('upload_name', path.name))}"
+    if is_upload(spec):
+        return f"uploaded file {plain(upload_name(spec))}"
     return plain(spec)
+
+
+def choose(**choices: Any) -> None:
+    """Store new shared choices (e.g. the data) and rerun if any changed, so the header drawn above is current."""
+    if any(get(key) != value for key, value in choices.items()):
+        for key, value in choices.items():
+            put(key, value)
+        st.rerun()
