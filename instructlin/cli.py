@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="repeat the split with N seeds; the JSON gets mean and sd")
     evaluate.add_argument("--no-timing", action="store_true")
     evaluate.add_argument("--timing-repeats", type=_int_at_least(1), default=3)
+    evaluate.add_argument("--pack", default=None, help="read embeddings from a pack folder instead of encoding "
+                          "(manifest.json + .npy, e.g. data/teacher: EmbeddingGemma-300m on the demo corpus)")
     evaluate.add_argument("--output", required=True, help="result JSON path")
     embed = sub.add_parser("embed", help="encode texts (base, or with --instruction) to .npy")
     _common(embed)
@@ -166,7 +168,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from instructlin.experiment import run_experiment
 
     config = config_from_args(args, n_kmeans_seeds=args.kmeans_seeds, measure_timing=not args.no_timing,
-                              timing_repeats=args.timing_repeats, n_splits=args.splits)
+                              timing_repeats=args.timing_repeats, n_splits=args.splits, pack=args.pack)
     result = run_experiment(config, progress=_progress_bars(args.quiet))
     record = result.to_dict()
     text = json.dumps(record, indent=2)

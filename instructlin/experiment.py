@@ -15,7 +15,16 @@ from instructlin.encoders import check_template
 from instructlin.params import check_experiment_numbers
 from instructlin.protocols import TextEncoder
 from instructlin.sampling import Selection
-from instructlin.specs import DataSpec, EmbeddingSpec, EncoderSpec, EvaluationSpec, MapSpec, SplitSpec, TimingSpec
+from instructlin.specs import (
+    DataSpec,
+    EmbeddingSpec,
+    EncoderSpec,
+    EvaluationSpec,
+    MapSpec,
+    PackSpec,
+    SplitSpec,
+    TimingSpec,
+)
 from instructlin.stages import (
     DEFAULT_INSTRUCTIONS,
     Embeddings,
@@ -28,8 +37,10 @@ from instructlin.stages import (
     fit_map,
     load_data,
     open_encoder,
+    open_pack,
     resolve_instructions,
     split_rows,
+    time_pack_steps,
     time_steps,
 )
 
@@ -69,6 +80,7 @@ class ExperimentConfig:
     timing_repeats: int = 3
     timing_max_texts: int = 256
     n_instructions: int = 10
+    pack: str | None = None  # a pack folder (manifest.json + .npy): embeddings are read from it, no encoder runs
 
     def __post_init__(self) -> None:
         check_experiment_numbers(self)
@@ -87,7 +99,8 @@ class ExperimentConfig:
         return EncoderSpec(self.encoder, self.device, self.max_seq_length, self.instruction_template)
 
     def embedding_spec(self) -> EmbeddingSpec:
-        return EmbeddingSpec(self.data_spec(), self.encoder_spec(), self.instructions, self.batch_size)
+        source = PackSpec(self.pack) if self.pack else self.encoder_spec()
+        return EmbeddingSpec(self.data_spec(), source, self.instructions, self.batch_size)
 
     def split_spec(self) -> SplitSpec:
         base = None if self.selection == Selection.RANDOM.value else self.embedding_spec()
@@ -160,7 +173,8 @@ def run_experiment(
     """data -> encoder -> embeddings -> split -> per instruction: map -> evaluation (-> timing)."""
     dataset = dataset if dataset is not None else load_data(spec=config.data_spec())
     resolve_instructions(config.instructions, dataset)  # bad aspects fail before the model loads
-    encoder = encoder or open_encoder(spec=config.encoder_spec())
+    pack = open_pack(spec=PackSpec(config.pack)) if config.pack else None
+    encoder = pack or encoder or open_encoder(spec=config.encoder_spec())  # a pack describes its teacher
     embeddings = embed(spec=config.embedding_spec(), encoder=encoder, dataset=dataset, progress=progress)
     split = split_rows(spec=config.split_spec(), dataset=dataset, base=embeddings.base)
     results = []
@@ -174,8 +188,12 @@ def run_experiment(
         if config.measure_timing:
             if progress:
                 progress(f"time '{aspect}'", 0, 1)
-            timed = time_steps(spec=config.timing_spec(aspect), encoder=encoder, dataset=dataset,
-                               embeddings=embeddings, split=split)
+            if pack is not None:  # the teacher's recorded encode time, the fit as it ran, the map clocked
+                timed = time_pack_steps(spec=config.timing_spec(aspect), pack=pack, embeddings=embeddings,
+                                        split=split, fitted=fitted)
+            else:
+                timed = time_steps(spec=config.timing_spec(aspect), encoder=encoder, dataset=dataset,
+                                   embeddings=embeddings, split=split)
             result = replace(result, timings=timed.steps)
         results.append(result)
         if progress:

@@ -7,10 +7,35 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
 from instructlin.timing import Timing, pipeline_costs, speedup_map_only
 
 if TYPE_CHECKING:
     from instructlin.experiment import ExperimentResult, InstructionResult
+    from instructlin.metrics import AspectScores
+
+#: What a ratio shows where it means nothing (see ``metrics.retention`` and ``metrics.gap_closed``).
+NA_NO_CLUSTERS = "n/a (V ≈ 0)"
+NA_NO_GAP = f"n/a (gap < {MIN_MEANINGFUL_GAP:g})"
+
+
+def retention_text(scores: AspectScores) -> str:
+    """Retention as a percentage, or why it is n/a: the teacher's V-measure is about 0 (nothing to keep)."""
+    return NA_NO_CLUSTERS if scores.retention is None else f"{scores.retention:.1%}"
+
+
+def gap_closed_text(scores: AspectScores) -> str:
+    """Gap closed as a percentage, or why it is n/a: no clusters at all, or no base-to-teacher gap to close."""
+    if max(scores.base.mean, scores.instructed.mean) < MIN_MEANINGFUL_V:
+        return NA_NO_CLUSTERS
+    return NA_NO_GAP if scores.gap_closed is None else f"{scores.gap_closed:.1%}"
+
+
+def teacher_verdict(scores: AspectScores) -> str:
+    """Whether the teacher followed the instruction for this labelling: ``follows``, ``ignores`` or
+    ``goes against`` (its V-measure up, within, or down by ``MIN_MEANINGFUL_GAP`` from the base's)."""
+    delta = scores.instructed.mean - scores.base.mean
+    return "follows" if delta >= MIN_MEANINGFUL_GAP else ("goes against" if delta <= -MIN_MEANINGFUL_GAP else "ignores")
 
 
 def mean_sd(values: list[float | None]) -> dict[str, float | None]:

@@ -35,6 +35,11 @@ def _loss(pred, target, loss: Loss):
     return {Loss.MSE: mse, Loss.COSINE: cos, Loss.MSE_COSINE: mse + cos}[loss]
 
 
+def validation_size(n: int, fraction: float = 0.1) -> int:
+    """Pairs held out for early stopping out of ``n`` (none under 4: the training pairs are scored instead)."""
+    return max(1, int(round(fraction * n))) if n >= 4 else 0
+
+
 def train_linear(
     X: np.ndarray,
     Y: np.ndarray,
@@ -61,7 +66,7 @@ def train_linear(
     generator = torch.Generator().manual_seed(seed)
     n = len(X)
     perm = torch.randperm(n, generator=generator).numpy()
-    n_val = max(1, int(round(validation_fraction * n))) if n >= 4 else 0
+    n_val = validation_size(n, validation_fraction)
     val_idx, train_idx = perm[:n_val], perm[n_val:]
     x = torch.as_tensor(X, dtype=torch.float32, device=device)
     y = torch.as_tensor(Y, dtype=torch.float32, device=device)

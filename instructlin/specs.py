@@ -35,11 +35,18 @@ class EncoderSpec:
 
 
 @dataclass(frozen=True)
+class PackSpec:
+    """Precomputed embeddings read from a pack folder (``manifest.json`` + ``.npy``) in place of an encoder."""
+
+    folder: str
+
+
+@dataclass(frozen=True)
 class EmbeddingSpec:
-    """Base and instructed embeddings of every row of ``data``, by ``encoder``."""
+    """Base and instructed embeddings of every row of ``data``, by ``encoder`` (or read from a pack)."""
 
     data: DataSpec
-    encoder: EncoderSpec
+    encoder: EncoderSpec | PackSpec
     #: (aspect, instruction) pairs as configured: () means the default instruction of each label
     #: column, and an empty aspect the first label column.
     instructions: tuple[tuple[str, str], ...] = ()

@@ -8,6 +8,7 @@ functions, so their numbers cannot drift apart. See docs/architecture.md.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,10 +19,20 @@ from instructlin.cache import EmbeddingCache, embedding_key
 from instructlin.data import DataError, TextDataset, load_dataset, sample_per_class
 from instructlin.mapping import InstructionMap
 from instructlin.metrics import AspectScores, aspect_scores, cosine_summary, knn_accuracy, knn_overlap, ndcg_at_k
+from instructlin.packs import Pack, pack_timings, read_pack
 from instructlin.protocols import TextEncoder
 from instructlin.report import mean_sd
 from instructlin.sampling import select_train_rows
-from instructlin.specs import DataSpec, EmbeddingSpec, EncoderSpec, EvaluationSpec, MapSpec, SplitSpec, TimingSpec
+from instructlin.specs import (
+    DataSpec,
+    EmbeddingSpec,
+    EncoderSpec,
+    EvaluationSpec,
+    MapSpec,
+    PackSpec,
+    SplitSpec,
+    TimingSpec,
+)
 from instructlin.timing import Timing
 
 logger = logging.getLogger(__name__)
@@ -62,6 +73,7 @@ class FittedMap:
     instruction: str
     model: InstructionMap
     mapped_test: np.ndarray
+    fit_s: float | None = None  # wall-clock seconds of this fit, as it ran (one run, not a benchmark)
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,12 @@ def open_encoder(*, spec: EncoderSpec) -> TextEncoder:
                         instruction_template=spec.instruction_template)
 
 
-def encoder_metadata(encoder: TextEncoder) -> dict[str, str]:
+def open_pack(*, spec: PackSpec) -> Pack:
+    """The pack of a spec, its manifest read and checked (arrays are verified when read)."""
+    return read_pack(spec.folder)
+
+
+def encoder_metadata(encoder: TextEncoder | Pack) -> dict[str, str]:
     """What a saved map records about the encoder it was fitted for."""
     return {"encoder": encoder.model_id, "revision": encoder.revision, "template": encoder.template}
 
@@ -142,10 +159,23 @@ def resolve_instructions(
     return tuple(pairs)
 
 
+def embed_from_pack(*, spec: EmbeddingSpec, dataset: TextDataset) -> Embeddings:
+    """Base and instructed embeddings read from the spec's pack: no encoder; files and texts checked."""
+    pack = open_pack(spec=spec.encoder)  # type: ignore[arg-type]
+    pack.check_texts(dataset.texts, name=dataset.name)
+    pairs = resolve_instructions(spec.instructions, dataset)
+    return Embeddings(pairs, pack.load(None), {aspect: pack.load(instr) for aspect, instr in pairs})
+
+
 def embed(
-    *, spec: EmbeddingSpec, encoder: TextEncoder, dataset: TextDataset, progress: StageProgress | None = None
+    *, spec: EmbeddingSpec, encoder: TextEncoder | None = None, dataset: TextDataset,
+    progress: StageProgress | None = None,
 ) -> Embeddings:
-    """Base embeddings and one instructed set per instruction, all rows, through the disk cache."""
+    """Base embeddings and one instructed set per instruction, all rows, through the disk cache (or a pack)."""
+    if isinstance(spec.encoder, PackSpec):
+        return embed_from_pack(spec=spec, dataset=dataset)
+    if encoder is None:
+        raise ValueError("embed needs an encoder for an EncoderSpec; open it with open_encoder(spec=spec.encoder).")
     pairs = resolve_instructions(spec.instructions, dataset)
     cache = EmbeddingCache.in_cache_dir(spec.data.cache_dir)
 
@@ -162,8 +192,10 @@ def embed(
     return Embeddings(pairs, base, {aspect: encode(instr, f"encode '{aspect}'") for aspect, instr in pairs})
 
 
-def stored_sets(*, spec: EmbeddingSpec, encoder: TextEncoder, dataset: TextDataset) -> dict[str, bool]:
+def stored_sets(*, spec: EmbeddingSpec, encoder: TextEncoder | None, dataset: TextDataset) -> dict[str, bool]:
     """Which embedding sets (``base``, then each aspect) the disk cache already holds for this spec."""
+    if isinstance(spec.encoder, PackSpec):  # a pack holds them all (its files are checked when read)
+        return {label: True for label in ("base", *(a for a, _ in resolve_instructions(spec.instructions, dataset)))}
     cache = EmbeddingCache.in_cache_dir(spec.data.cache_dir)
     wanted = [("base", None), *resolve_instructions(spec.instructions, dataset)]
     return {label: cache.path_for(embedding_key(encoder, dataset.texts, instr)).exists() for label, instr in wanted}
@@ -185,9 +217,11 @@ def fit_map(
     base, instructed = embeddings.base, embeddings.instructed[spec.aspect]
     model = InstructionMap(spec.method, device=spec.device, random_state=spec.seed, callback=callback,
                            **dict(spec.params))
+    start = time.perf_counter()
     model.fit(base[split.train], instructed[split.train], X_unpaired=base,
               metadata={**(metadata or {}), "instruction": instruction, "aspect": spec.aspect})
-    return FittedMap(spec.aspect, instruction, model, model.transform(base[split.test]))
+    fit_s = time.perf_counter() - start
+    return FittedMap(spec.aspect, instruction, model, model.transform(base[split.test]), fit_s)
 
 
 def evaluate(
@@ -241,3 +275,12 @@ def time_steps(
                             instructed=embeddings.instructed[aspect], train=split.train, test=split.test,
                             instruction=embeddings.instruction(aspect))
     return Timings(aspect, str(encoder.device), len(split.train), len(split.test), steps)
+
+
+def time_pack_steps(
+    *, spec: TimingSpec, pack: Pack, embeddings: Embeddings, split: Split, fitted: FittedMap
+) -> Timings:
+    """One instruction's costs on a pack, encoding nothing (see :func:`instructlin.packs.pack_timings`)."""
+    steps = pack_timings(pack, mapper=fitted.model, base_test=embeddings.base[split.test], n_train=len(split.train),
+                         fit_s=fitted.fit_s)
+    return Timings(spec.map.aspect, "cpu", len(split.train), len(split.test), steps)

@@ -8,17 +8,16 @@ import time
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
-from instructlin import stages
+from instructlin import explore, stages
 from instructlin.archive import MapArchiveError, unpack_map_archive
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import row_cosine
 from instructlin.options import METHOD_LABELS
 from ui import cached, figures, page, state
 from ui.text import code, plain
-from ui.training import TrainingJob
+from ui.training import TrainingJob, name_validation_curves, validation_label
 
 page.setup("Train", ":material/model_training:")
 
@@ -69,25 +68,30 @@ if method == "sgd":
                                   metadata=stages.encoder_metadata(encoder), callback=callback))).start()
         st.session_state["sgd_job"] = job
     if job is None or job.key != key:
-        st.info("Press **Train (SGD)**: loss and held-out cosine are drawn after every epoch.")
+        st.info(f"Press **Train (SGD)**: the loss and the cosine on the {validation_label(len(train))} held out "
+                "for early stopping are drawn after every epoch.")
         st.stop()
-    chart, note = st.empty(), st.empty()
-    if job.running and st.button("Stop", icon=":material/stop:", key="sgd_stop"):
+    chart, note, stop = st.empty(), st.empty(), st.empty()
+    if job.running and stop.button("Stop", icon=":material/stop:", key="sgd_stop"):
         job.stop()
+    scored_on = validation_label(len(train))
     drawn = 0
     while job.running:  # a click on Stop reruns the page, which finds the job and stops it
         records = list(job.records)
         if len(records) > drawn:
             drawn = len(records)
-            chart.plotly_chart(figures.training_curves(records), key=f"curve{drawn}")
-            note.caption(f"epoch {records[-1]['epoch']} · held-out cosine {records[-1]['val_cosine']:.4f}")
+            chart.plotly_chart(name_validation_curves(figures.training_curves(records), len(train)),
+                               key=f"curve{drawn}")
+            note.caption(f"epoch {records[-1]['epoch']} · cosine on the {scored_on} "
+                         f"{records[-1]['val_cosine']:.4f}")
         job.wait(0.4)
+    stop.empty()  # the run has ended: no Stop button left behind
     if job.error is not None:
         st.error(f"Training failed: {job.error}. Try fewer epochs or another learning rate.")
         st.stop()
-    chart.plotly_chart(figures.training_curves(job.records), key="curve_final")
+    chart.plotly_chart(name_validation_curves(figures.training_curves(job.records), len(train)), key="curve_final")
     note.caption(f"{'Stopped' if job.stopped else 'Finished'} after {len(job.records)} epochs "
-                 "(the weights with the best held-out loss are kept).")
+                 "(the weights with the best validation loss are kept).")
     result = job.result
 else:
     with page.guard("Fitting the map"):
@@ -128,13 +132,13 @@ with tempfile.TemporaryDirectory() as tmp:
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in (WEIGHTS_FILE, CONFIG_FILE):
             archive.write(Path(tmp) / "map" / name, name)
-npy = io.BytesIO()
-np.save(npy, result.mapped_test)
+row_ids = cached.dataset(config.data_spec()).row_ids()
+npy = explore.npy_with_ids(result.mapped_test, [row_ids[i] for i in test], stem=f"mapped-test-{aspect}")
 left, right = st.columns(2)
 left.download_button("Map (safetensors + JSON, .zip)", buffer.getvalue(), file_name=f"map-{aspect}.zip",
                      mime="application/zip", key="dl_map")
-right.download_button(f"Mapped test embeddings ({len(test)} × {result.mapped_test.shape[1]}, .npy)",
-                      npy.getvalue(), file_name=f"mapped-test-{aspect}.npy", key="dl_npy")
+right.download_button(f"Mapped test embeddings ({len(test)} × {result.mapped_test.shape[1]}, .npy + ids.csv in a .zip)",
+                      npy, file_name=f"mapped-test-{aspect}.zip", mime="application/zip", key="dl_npy")
 
 st.subheader("Check a saved map")
 upload = st.file_uploader("A map .zip from this page (model.safetensors + config.json)", type=["zip"],

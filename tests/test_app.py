@@ -108,45 +108,115 @@ def assert_shows_scores(at: AppTest, result) -> None:
     assert_shows(metric(at, "Retention"), own.retention, 1, scale=100)
 
 
-def test_home_runs_the_whole_demo(library):
-    from instructlin.timing import pipeline_costs, speedup_map_only
+@pytest.fixture(scope="module")
+def gemma_demo():
+    """The library's own results on the shipped EmbeddingGemma-300m pack, one run per Home instruction."""
+    from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
+    from instructlin.packs import DEMO_PACK_DIR, MANIFEST
+
+    if not (DEMO_PACK_DIR / MANIFEST).exists():
+        pytest.skip("no embedding pack in data/teacher")
+    return {aspect: run_experiment(ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), measure_timing=False,
+                                                    instructions=((aspect, DEFAULT_INSTRUCTIONS[aspect]),)))
+            for aspect in ("location", "topic")}
+
+
+def home_metrics(at: AppTest) -> list[tuple[str, str]]:
+    return [(m.label, m.value) for m in at.metric]
+
+
+def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemma_demo):
+    from instructlin.report import gap_closed_text, retention_text
+
+    at = app("app.py")  # the session asks for MiniLM on 4 texts per class: Home runs on the pack regardless
+    assert_ok(at)
+    assert not any("not instruction-tuned" in w.value for w in at.warning)  # no encoder on Home
+    shown = home_metrics(at)
+    labels = ["V-measure, base", "V-measure, mapped", "V-measure, instructed", "Retention", "Gap closed"]
+    for block, aspect in enumerate(("location", "topic")):  # the strong effect first
+        result = gemma_demo[aspect]
+        own = result.primary.scores[aspect]
+        got = dict(shown[5 * block: 5 * block + 5])
+        assert list(got) == labels
+        assert_shows(got["V-measure, base"], own.base.mean, 3)
+        assert_shows(got["V-measure, mapped"], own.mapped.mean, 3)
+        assert_shows(got["V-measure, instructed"], own.instructed.mean, 3)
+        assert got["Retention"] == retention_text(own) and got["Gap closed"] == gap_closed_text(own)
+        captions = " ".join(c.value for c in at.caption)
+        assert (f"Teacher **EmbeddingGemma-300m, precomputed**; map `{result.primary.map.describe()}`, fitted here "
+                f"on {len(result.train_idx)} texts (20 %, seed 42) and scored on the other {len(result.test_idx)}"
+                ) in captions
+    assert len(at.caption) >= 10  # a sentence under every metric
+    follows = [s.value for s in at.success if "follows this instruction" in s.value]
+    against = [w.value for w in at.warning if "did not follow this instruction" in w.value]
+    assert len(follows) == 1 and "EmbeddingGemma-300m" in follows[0] and "location" in follows[0]
+    assert len(against) == 1 and "topic" in against[0]
+    assert len(at.get("plotly_chart")) == 1 + 2 * 2  # the diagram, then a UMAP trio and V bars per instruction
+    trio = at.get("plotly_chart")[1].proto.spec
+    assert trio.count('"xaxis') >= 3 and '"base"' in trio and '"mapped"' in trio and '"instructed"' in trio
+
+
+def test_home_leads_with_the_cost_of_a_new_instruction(gemma_demo):
+    from instructlin.packs import DEMO_PACK_DIR, read_pack
 
     at = app("app.py")
     assert_ok(at)
-    assert any("not instruction-tuned" in w.value for w in at.warning)
-    at.button(key="run_demo").click().run()
-    assert_ok(at)
-    labels = metric_labels(at)
-    for label in ("V-measure base", "V-measure mapped", "V-measure instructed", "Retention"):
-        assert label in labels
-    assert "Map speed-up" in labels
-    # the headline numbers are the library's for the same config
-    expected = library()
-    own = expected.primary.scores[expected.primary.aspect]
-    assert_shows(metric(at, "V-measure base"), own.base.mean, 3)
-    assert_shows(metric(at, "V-measure mapped"), own.mapped.mean, 3)
-    assert_shows(metric(at, "V-measure instructed"), own.instructed.mean, 3)
-    assert_shows(metric(at, "Retention"), own.retention, 1, scale=100)
-    headline = next(m.value for m in at.markdown if m.value.startswith("**Headline**"))
-    assert f"against `{expected.primary.aspect}` labels" in headline
-    assert f"on {len(expected.test_idx)} held-out texts ({len(expected.train_idx)} used to fit)" in headline
-    # the speed-ups are the library's ratios of the timings this run measured (its record, shown below)
-    record = json_shown(at)
-    assert record["v_measure"]["mapped"]["mean"] == pytest.approx(own.mapped.mean, abs=1e-9)
-    t = record["timings_s"]
-    speedup = speedup_map_only(t["encode_instructed"], t["map"])
-    assert record["speedup_map_vs_reencode"] == pytest.approx(speedup) and speedup > 1
-    assert metric(at, "Map speed-up") == f"{speedup:,.0f}×"
-    amortised = record["speedup_amortised"]
-    n = amortised["n_instructions"]
+    pack = read_pack(DEMO_PACK_DIR)
+    record = json_shown(at)  # the location demo's record, with the timings the page measured
     n_train, n_test = record["n_train"], record["n_test"]
-    per_text = {k: t[k] / n_test for k in ("encode_base", "encode_instructed")}
-    reencode, mapped = pipeline_costs(
-        n, encode_base_all_s=per_text["encode_base"] * (n_train + n_test),
-        encode_instructed_all_s=per_text["encode_instructed"] * (n_train + n_test),
-        encode_instructed_train_s=per_text["encode_instructed"] * n_train, fit_s=t["fit"], map_s=t["map"])
-    assert amortised["speedup"] == pytest.approx(reencode / mapped)
-    assert_shows(metric(at, f"Speed-up, {n} instr."), reencode / mapped, 1)
+    assert (n_train, n_test) == (len(gemma_demo["location"].train_idx), len(gemma_demo["location"].test_idx))
+    t = record["timings_s"]
+    reencode = pack.seconds_per_text * (n_train + n_test)
+    ours = pack.seconds_per_text * n_train + t["fit"] + t["map"]  # the teacher pass on the train part + fit + map
+    assert record["marginal_speedup"]["instructlin_s"] == pytest.approx(ours)
+    assert_shows(metric(at, "A new instruction with instructlin"), ours, 1)
+    assert_shows(metric(at, f"Re-encoding all {n_train + n_test} texts"), reencode, 0)
+    assert_shows(metric(at, "Speed-up"), reencode / ours, 1)
+    assert 2 < reencode / ours < 6  # not the map-only figure, which stays a detail
+    detail = next(m.value for m in at.markdown if "leaves out the teacher pass" in m.value)
+    assert f"**{t['encode_instructed'] / t['map']:,.0f}×**" in detail
+
+
+def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
+    """A pack whose location teacher is the base itself (no gap) and whose topic teacher's rows are shuffled
+    (no clusters): Home says n/a and why, and says what the teacher did."""
+    from instructlin.data import load_demo
+    from instructlin.experiment import DEFAULT_INSTRUCTIONS
+    from instructlin.packs import DEMO_PACK_DIR, read_pack, write_pack
+    from instructlin.report import NA_NO_CLUSTERS, NA_NO_GAP
+
+    gemma = read_pack(DEMO_PACK_DIR)
+    shuffled = np.random.default_rng(0).permutation(gemma.load(DEFAULT_INSTRUCTIONS["topic"]))
+    arrays = {None: gemma.load(None), DEFAULT_INSTRUCTIONS["location"]: gemma.load(None),
+              DEFAULT_INSTRUCTIONS["topic"]: shuffled}
+    write_pack(tmp_path / "pack", texts=load_demo().texts, arrays=arrays, model="test/odd-teacher",
+               name="Odd teacher", template="{instruction}", max_seq_length=256, corpus="demo")
+    monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "pack"))
+    at = app("app.py")
+    assert_ok(at)
+    location, topic = dict(home_metrics(at)[:5]), dict(home_metrics(at)[5:10])
+    assert location["Gap closed"] == NA_NO_GAP and location["Retention"].endswith("%")
+    assert topic["Retention"] == NA_NO_CLUSTERS
+    assert any("Odd teacher ignores this instruction" in i.value for i in at.info)
+    assert any("Odd teacher did not follow this instruction" in w.value for w in at.warning)
+    assert any("is not recorded in this pack" in i.value for i in at.info)  # no cost without the teacher's time
+
+
+def test_home_names_a_bad_pack_and_the_fix(tmp_path, monkeypatch):
+    from instructlin.data import load_demo
+    from instructlin.packs import DEMO_PACK_DIR, read_pack, write_pack
+
+    monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path))
+    at = app("app.py")
+    assert not at.exception
+    assert "No embedding pack at" in shown(at.error[0]) and "manifest.json is missing" in shown(at.error[0])
+    gemma = read_pack(DEMO_PACK_DIR)  # the right arrays, listed for the texts in another order
+    write_pack(tmp_path / "other", texts=load_demo().texts[::-1], arrays={None: gemma.load(None), "Where?":
+               gemma.load(None)}, model="test/x", template="{instruction}", max_seq_length=8, corpus="reversed")
+    monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "other"))
+    at = app("app.py")
+    assert not at.exception and len(at.error) == 1  # one message, not one per instruction
+    assert "the pack was made from other texts" in shown(at.error[0]) and "the demo corpus" in shown(at.error[0])
 
 
 def test_data_page_shows_the_demo():
@@ -180,12 +250,12 @@ def test_data_page_empty_upload_and_nan_texts():
 
 
 def test_data_page_upload_picks_text_and_label_columns(monkeypatch):
-    rows = "\n".join(f"{i},story {i},{'ab'[i % 2]},{'xyz'[i % 3]}" for i in range(12))
+    rows = "\n".join(f"{i},story {i} about the weather in town,{'ab'[i % 2]},{'xyz'[i % 3]}" for i in range(12))
     at = app("pages/1_Data.py", n_per_class=0)
     at.radio(key="w:source").set_value("Upload a file").run()
     at.file_uploader(key="w:upload").upload("mine.csv", f"id,body,kind,place\n{rows}\n".encode(),
                                             "text/csv").run()
-    assert_ok(at)  # the text column is guessed (the longest strings), labels default to the rest
+    assert_ok(at)  # the text column is guessed (long, varied strings), labels default to the rest
     assert "12 texts" in at.success[0].value and "`place` (3 classes)" in at.success[0].value
 
     from ui import state
@@ -283,6 +353,12 @@ def test_train_page_sgd_trains_live(library):
     assert 1 <= len(epochs) <= 5
     assert_shows_scores(at, expected.primary)  # the seeded SGD map the library fits for this config
     assert any(f"after {len(epochs)} epochs" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == "sgd_stop"]  # the run has ended: no Stop button left
+    n_val = max(1, round(0.1 * len(expected.train_idx)))  # SGD's early-stopping slice, 10 % of the pairs
+    curve = at.get("plotly_chart")[-1].proto.spec  # the final training curve
+    rows = f"({n_val} row{'s' if n_val != 1 else ''})"
+    assert f'"validation loss {rows}"' in curve and f'"validation cosine {rows}"' in curve
+    assert '"held-out' not in curve
 
 
 def test_train_page_refuses_a_wrong_dimension_map(tmp_path):
@@ -300,39 +376,11 @@ def test_train_page_refuses_a_wrong_dimension_map(tmp_path):
     assert "d=8" in shown(at.error[0]) and "d=384" in shown(at.error[0])
 
 
-def test_compare_page_projection_bars_and_selection(library):
+def test_compare_page_renders():
+    """Compare's selection, explorer and score tables are checked value by value in tests/test_app_compare.py."""
     at = app("pages/4_Compare.py")
     assert_ok(at)
-    # linked-hover UMAP (an HTML component) + V-measure bars, cross matrix, contingency
-    assert len(at.get("plotly_chart")) == 3
-    at.radio(key="cmp_pointer").set_value(at.radio(key="cmp_pointer").options[1]).run()
-    assert_ok(at)
-    assert len(at.get("plotly_chart")) == 4  # the selectable UMAP panels join them
-    at.session_state["cmp_selected"] = [0, 1, 2]
-    at.radio(key="cmp_colour").set_value("k-means cluster").run()
-    assert_ok(at)
-    assert len(at.dataframe) == 2  # the selected texts and the retention table
-    assert at.dataframe[0].value.shape[0] == 3
-    expected = library()
-    chosen, test = expected.primary, expected.test_idx  # the first instruction is the one shown
-    selected = at.dataframe[0].value
-    assert sorted(selected["row"]) == [0, 1, 2]
-    assert list(selected["cosine error"]) == sorted(selected["cosine error"], reverse=True)  # worst first
-    for _, row in selected.iterrows():
-        i = int(row["row"])
-        mapped, instructed = chosen.mapped_test[i], chosen.instructed[test][i]
-        cosine = mapped @ instructed / (np.linalg.norm(mapped) * np.linalg.norm(instructed))
-        assert row["cosine error"] == pytest.approx(1.0 - cosine, abs=1e-5)
-        for label in expected.dataset.aspects:
-            assert row[label] == expected.dataset.labels[label][test][i]
-    table = at.dataframe[1].value.set_index("labelling")
-    assert list(table.index) == expected.dataset.aspects
-    for label, scores in chosen.scores.items():
-        for column, value in (("retention", scores.retention), ("gap closed", scores.gap_closed)):
-            if value is None:
-                assert table.loc[label, column] == "n/a"
-            else:
-                assert_shows(table.loc[label, column], value, 1, scale=100)
+    assert len(at.get("plotly_chart")) == 3  # V-measure bars, cross matrix, contingency (UMAP is an iframe)
 
 
 def test_timing_page_measures_and_breaks_even(library):
@@ -357,7 +405,15 @@ def test_timing_page_measures_and_breaks_even(library):
     assert measured["fit"]["n_train"] == n_train and measured["map"]["n_test"] == n_test
     t = {k: v["median_s"] for k, v in measured.items()}
     assert metric(at, "Device") == "cpu"
-    assert metric(at, "Re-encode the test part") == f"{t['encode_instructed']:.2f} s"
+    # the headline: a new instruction (encoder pass on the train part + fit + map) against re-encoding all texts
+    per_text = t["encode_instructed"] / n_test
+    ours, reencode = per_text * n_train + t["fit"] + t["map"], per_text * (n_train + n_test)
+    assert metric_labels(at)[:3] == ["A new instruction with instructlin", f"Re-encoding all {n_train + n_test} texts",
+                                     "Speed-up"]
+    assert_shows(metric(at, "A new instruction with instructlin"), ours, 2)
+    assert_shows(metric(at, f"Re-encoding all {n_train + n_test} texts"), reencode, 2)
+    assert_shows(metric(at, "Speed-up"), reencode / ours, 1)
+    assert metric(at, "Re-encode the test part") == f"{t['encode_instructed']:.2f} s"  # the map-only detail
     assert metric(at, "Map the test part") == f"{t['map'] * 1e3:.2f} ms"
     speedup = speedup_map_only(t["encode_instructed"], t["map"])
     assert speedup > 1 and metric(at, "Map speed-up") == f"{speedup:,.0f}×"
@@ -378,26 +434,37 @@ def test_nyt_offline_says_so(offline_hub):
 
 
 def test_app_numbers_equal_the_cli_json(tmp_path):
-    """The home page's demo record (the cached stages) equals `instructlin evaluate`'s JSON, number for number."""
-    import json
-
+    """Home's location record (the cached stages on the pack) equals `instructlin evaluate --pack`'s JSON."""
     from instructlin.cli import main
+    from instructlin.experiment import DEFAULT_INSTRUCTIONS
+    from instructlin.packs import DEMO_PACK_DIR
 
     at = app("app.py")
-    at.button(key="run_demo").click().run()
     assert_ok(at)
-    config, record = at.session_state["demo_summary"]
+    record = json_shown(at)
     out = tmp_path / "cli.json"
-    assert main(["evaluate", "--data", "demo", "--encoder", "minilm", "--device", "cpu",
-                 "--n-per-class", str(config.n_per_class), "--seed", str(config.seed),
-                 "--train-size", str(config.train_size), "--method", config.method,
-                 "--kmeans-seeds", str(config.n_kmeans_seeds), "--no-timing", "--quiet", "--output", str(out)]) == 0
+    assert main(["evaluate", "--data", "demo", "--pack", str(DEMO_PACK_DIR), "--aspect", "location",
+                 "--instruction", DEFAULT_INSTRUCTIONS["location"], "--no-timing", "--quiet",
+                 "--output", str(out)]) == 0
     cli = json.loads(out.read_text(encoding="utf-8"))
     timed = {"timings_s", "timing_details", "speedup_map_vs_reencode", "marginal_speedup", "speedup_amortised"}
     assert timed <= set(record) and not timed & set(cli)  # the app times the demo; the CLI was told not to
 
-    def numbers(found: dict) -> str:  # JSON text: NaN equals NaN, floats compare exactly
-        return json.dumps({k: v for k, v in found.items() if k not in timed | {"config"}}, sort_keys=True)
+    def same(a, b, path="") -> None:  # the app fits on a worker thread: BLAS may round the last bit differently
+        if isinstance(a, dict) and isinstance(b, dict):
+            assert set(a) == set(b), path
+            for key in a:
+                same(a[key], b[key], f"{path}/{key}")
+        elif isinstance(a, list) and isinstance(b, list):
+            assert len(a) == len(b), path
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                same(x, y, f"{path}[{i}]")
+        elif isinstance(a, float) and isinstance(b, float):
+            assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), path
+        else:
+            assert a == b, path
 
-    assert numbers(json.loads(json.dumps(record))) == numbers(cli)
-    assert record["n_test"] > 0 and record["v_measure"]["mapped"]["mean"] > 0
+    drop = timed | {"config"}
+    same({k: v for k, v in json.loads(json.dumps(record)).items() if k not in drop},
+         {k: v for k, v in cli.items() if k not in drop})
+    assert record["encoder"].startswith("EmbeddingGemma-300m, precomputed") and record["n_test"] == 230

@@ -6,6 +6,7 @@ Screenshots go to ``screenshots/`` (git-ignored) or ``$INSTRUCTLIN_SCREENSHOTS``
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -23,12 +24,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 QUERY = "?encoder=minilm&device=cpu&n_per_class=4"
 #: (url path, a text that shows the page finished, button to press first or None)
 PAGES = [
-    ("", "V-measure instructed", "Run the whole demo"),
+    ("", "What a new instruction costs", None),
     ("Data", "Label distributions", None),
     ("Embeddings", "What is cached on disk", None),
     ("Train", "Check a saved map", None),
     ("Compare", "Cross-instruction matrix", None),
-    ("Timing", "Break-even", "Measure timings"),
+    ("Timing", "Break-even: how many instructions", "Measure timings"),
 ]
 
 if not CHROMIUM.exists():
@@ -100,6 +101,69 @@ def screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
+#: The Home demo on the EmbeddingGemma-300m pack (issue 10): first full result from a fresh server process,
+#: then again from the warm process, on 2 CPU cores. Override where the machine is shared or slower.
+#: Limits the test asserts. The goals (cold < 20 s, warm < 2 s on 2 idle cores) are measured by
+#: benchmarks/app_benchmark.py, which sets these to the goals; CI shares its CPU, so here the limits only
+#: catch a regression by an order of magnitude (a demo that encodes, or a rerun that recomputes).
+HOME_COLD_S = float(os.environ.get("INSTRUCTLIN_HOME_COLD_S", "90"))
+HOME_WARM_S = float(os.environ.get("INSTRUCTLIN_HOME_WARM_S", "10"))
+#: What shows a wait on the page: a spinner, a status box, a progress bar, or the first "Loading" line.
+WAITING = ("() => !!document.querySelector('[data-testid=\"stSpinner\"], [data-testid=\"stStatusWidget\"], "
+           "[data-testid=\"stProgress\"], [data-testid=\"stSkeleton\"]') "
+           "|| document.body.innerText.includes('Loading instructlin')")
+HOME_DONE = ("() => document.body.innerText.includes('A new instruction with instructlin') "
+             "&& document.querySelectorAll('.js-plotly-plot').length >= 5 "
+             "&& !document.querySelector('[data-testid=\"stSpinner\"]')")
+
+
+def _clock_home(page, url: str) -> tuple[float, float]:
+    """Seconds until Home shows its full demo result, and the longest stretch in which the page neither
+    changed nor showed that it was waiting."""
+    start = time.monotonic()
+    page.goto(url, wait_until="domcontentloaded")
+    last_text, last_change, silent = "", time.monotonic(), 0.0
+    while not page.evaluate(HOME_DONE):
+        if time.monotonic() - start > 300:
+            pytest.fail("Home showed no full demo result within 300 s")
+        text = page.evaluate("() => document.body.innerText")
+        now = time.monotonic()
+        if text != last_text or page.evaluate(WAITING):
+            last_text, last_change = text, now
+        silent = max(silent, now - last_change)
+        page.wait_for_timeout(100)
+    return time.monotonic() - start, silent
+
+
+def test_home_demo_on_the_pack_is_fast(server, browser_page):
+    """Cold (the server's first session) and warm, clocked; never a silent wait over 2 s; Home first in the
+    navigation, the other pages at their old paths, and no Deploy button."""
+    page = browser_page
+    # Cold means a fresh server process. UMAP's compiled code lives in numba's disk cache (like .pyc files),
+    # filled once per environment by any earlier use; fill it here so a fresh virtualenv measures the same.
+    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.projection import shared_projection; "
+                    "x = np.random.default_rng(0).normal(size=(40, 8)); shared_projection(x, [x])"],
+                   cwd=ROOT, check=True, timeout=300)
+    cold, silent_cold = _clock_home(page, f"{server}/{QUERY}")
+    page.wait_for_timeout(1500)
+    screenshot(page, shots() / "Home.png")
+    warm, silent_warm = _clock_home(page, f"{server}/{QUERY}")
+    timings = {"cold_s": round(cold, 2), "warm_s": round(warm, 2), "longest_silent_wait_s": round(
+        max(silent_cold, silent_warm), 2), "cpus": os.cpu_count()}
+    (shots() / "home-timing.json").write_text(json.dumps(timings), encoding="utf-8")
+    print(f"Home demo on the pack: {timings}")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert "EmbeddingGemma-300m, precomputed" in page.locator("body").inner_text()
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    names = [links.nth(i).inner_text().strip().split("\n")[-1] for i in range(links.count())]
+    assert names[:6] == ["Home", "Data", "Embeddings", "Train", "Compare", "Timing"], names
+    hrefs = [links.nth(i).get_attribute("href").rstrip("/").rsplit("/", 1)[-1] for i in range(1, 6)]
+    assert hrefs == ["Data", "Embeddings", "Train", "Compare", "Timing"], hrefs
+    assert page.get_by_text("Deploy", exact=True).count() == 0
+    assert max(silent_cold, silent_warm) < 2.0, timings
+    assert cold < HOME_COLD_S and warm < HOME_WARM_S, timings
+
+
 @pytest.mark.parametrize(("path", "done_text", "button"), PAGES, ids=[p[0] or "Home" for p in PAGES])
 def test_page_renders_without_exception(server, browser_page, path, done_text, button):
     page = browser_page
@@ -126,3 +190,53 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
         point.hover(force=True)
         page.wait_for_timeout(800)
         assert panels.locator(".hoverlayer .hovertext").count() == 3
+
+
+def _idle(page) -> None:
+    """Wait until the app has no script running and no spinner, and plotly has drawn."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] button') "
+        "&& !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=240_000)
+    page.wait_for_timeout(1500)
+
+
+def test_compare_selection_then_dataset_switch(server, browser_page):
+    """Issue 10: a lasso selection on Compare, then fewer texts per class on the Data page, then Compare
+    again raised IndexError (index 55 of 48). Now the page shows no exception and the old selection is gone."""
+    page = browser_page
+    page.goto(f"{server}/Compare?encoder=minilm&device=cpu&n_per_class=8", wait_until="domcontentloaded")
+    page.get_by_text("Cross-instruction matrix").first.wait_for(timeout=240_000)
+    _idle(page)
+    page.get_by_text("select: box / lasso").click()
+    _idle(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    area = chart.locator("rect.nsewdrag").first  # the base panel's drag surface
+    area.wait_for(timeout=60_000)
+    box = area.bounding_box()
+    corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
+    page.mouse.move(box["x"] + corners[0][0] * box["width"], box["y"] + corners[0][1] * box["height"])
+    page.mouse.down()
+    for fx, fy in corners[1:]:  # a lasso round the whole base panel
+        page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=8)
+    page.mouse.up()
+    page.get_by_text("selected texts").first.wait_for(timeout=120_000)
+    _idle(page)
+    screenshot(page, shots() / "Compare-selection.png")
+
+    page.get_by_role("link", name="Data", exact=True).first.click()
+    per_class = page.get_by_label("Texts per class (0 = all)")
+    per_class.wait_for(timeout=120_000)
+    per_class.fill("4")
+    per_class.press("Enter")
+    page.get_by_text("sampled 4 per class").first.wait_for(timeout=120_000)
+    _idle(page)
+    page.get_by_role("link", name="Compare", exact=True).first.click()
+    done = page.get_by_text("Cross-instruction matrix").or_(page.locator('[data-testid="stException"]'))
+    done.first.wait_for(timeout=240_000)  # the page ends, or stops at an exception
+    _idle(page)
+    screenshot(page, shots() / "Compare-after-switch.png")
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    body = page.locator("body").inner_text()
+    assert "IndexError" not in body and "Traceback" not in body
+    assert "selected texts" not in body  # the selection belonged to the other rows

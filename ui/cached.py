@@ -16,12 +16,23 @@ from instructlin import curves, stages
 from instructlin.data import TextDataset
 from instructlin.experiment import ExperimentConfig, ExperimentResult, experiment_result
 from instructlin.metrics import kmeans_labels
+from instructlin.packs import Pack
 from instructlin.projection import shared_projection
 from instructlin.protocols import TextEncoder
 from instructlin.report import amortised_inputs
-from instructlin.specs import DataSpec, EmbeddingSpec, EncoderSpec, EvaluationSpec, MapSpec, SplitSpec, TimingSpec
+from instructlin.specs import (
+    DataSpec,
+    EmbeddingSpec,
+    EncoderSpec,
+    EvaluationSpec,
+    MapSpec,
+    PackSpec,
+    SplitSpec,
+    TimingSpec,
+)
 from instructlin.stages import Embeddings, FittedMap, InstructionResult, Split, StageProgress, Timings
 from instructlin.timing import pipeline_costs
+from instructlin.vector_runs import VectorRun, VectorSpec, run_vectors
 
 
 @st.cache_resource(show_spinner="Loading the dataset...", max_entries=16)
@@ -35,21 +46,36 @@ def encoder(spec: EncoderSpec) -> TextEncoder:
     return stages.open_encoder(spec=spec)
 
 
+@st.cache_resource(show_spinner="Reading the embedding pack...", max_entries=4)
+def pack(spec: PackSpec) -> Pack:
+    """A pack's manifest, read and checked once per process."""
+    return stages.open_pack(spec=spec)
+
+
+def source(spec: EncoderSpec | PackSpec) -> TextEncoder | Pack:
+    """What made the embeddings: the encoder, or the pack that stands in for one."""
+    return pack(spec) if isinstance(spec, PackSpec) else encoder(spec)
+
+
+def _encoder_for(spec: EmbeddingSpec) -> TextEncoder | None:
+    return None if isinstance(spec.encoder, PackSpec) else encoder(spec.encoder)
+
+
 def stored(spec: EmbeddingSpec) -> dict[str, bool]:
     """Which embedding sets (base, then each aspect) the disk cache holds (not st-cached: the disk changes)."""
-    return stages.stored_sets(spec=spec, encoder=encoder(spec.encoder), dataset=dataset(spec.data))
+    return stages.stored_sets(spec=spec, encoder=_encoder_for(spec), dataset=dataset(spec.data))
 
 
 def encode(spec: EmbeddingSpec, *, progress: StageProgress | None = None) -> None:
     """Encode what the disk cache lacks, reporting progress (not st-cached: the bar must move)."""
     if not all(stored(spec).values()):
-        stages.embed(spec=spec, encoder=encoder(spec.encoder), dataset=dataset(spec.data), progress=progress)
+        stages.embed(spec=spec, encoder=_encoder_for(spec), dataset=dataset(spec.data), progress=progress)
 
 
 @st.cache_resource(show_spinner="Reading embeddings...", max_entries=8)
 def embeddings(spec: EmbeddingSpec) -> Embeddings:
-    """Base and instructed embeddings of every row (read from the disk cache after :func:`encode`)."""
-    return stages.embed(spec=spec, encoder=encoder(spec.encoder), dataset=dataset(spec.data))
+    """Base and instructed embeddings of every row (read from the disk cache after :func:`encode`, or a pack)."""
+    return stages.embed(spec=spec, encoder=_encoder_for(spec), dataset=dataset(spec.data))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -60,7 +86,7 @@ def split(spec: SplitSpec) -> Split:
 
 @st.cache_resource(show_spinner="Fitting the map...", max_entries=16)
 def fitted_map(spec: MapSpec) -> FittedMap:
-    metadata = stages.encoder_metadata(encoder(spec.embeddings.encoder))
+    metadata = stages.encoder_metadata(source(spec.embeddings.encoder))
     return stages.fit_map(spec=spec, embeddings=embeddings(spec.embeddings), split=split(spec.split),
                           metadata=metadata)
 
@@ -74,8 +100,12 @@ def evaluation(spec: EvaluationSpec) -> InstructionResult:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def timings(spec: TimingSpec) -> Timings:
-    """Encode, re-encode, fit and map of one instruction, clocked on this process's device."""
+    """Encode, re-encode, fit and map of one instruction, clocked on this process's device. On a pack nothing
+    is encoded: the teacher's encode time is the pack's record, the fit the one shown (as it ran)."""
     m = spec.map
+    if isinstance(m.embeddings.encoder, PackSpec):
+        return stages.time_pack_steps(spec=spec, pack=pack(m.embeddings.encoder), embeddings=embeddings(m.embeddings),
+                                      split=split(m.split), fitted=fitted_map(m))
     return stages.time_steps(spec=spec, encoder=encoder(m.embeddings.encoder), dataset=dataset(m.embeddings.data),
                              embeddings=embeddings(m.embeddings), split=split(m.split))
 
@@ -87,14 +117,15 @@ def pairs(config: ExperimentConfig) -> tuple[tuple[str, str], ...]:
 
 def experiment(config: ExperimentConfig) -> ExperimentResult:
     """The whole run from the cached stages: what ``run_experiment`` (the CLI) computes for ``config``."""
-    emb = embeddings(config.embedding_spec())
+    emb_spec = config.embedding_spec()
+    emb = embeddings(emb_spec)
     results = []
     for aspect, _ in emb.pairs:
         result = evaluation(config.evaluation_spec(aspect))
         if config.measure_timing:
             result = replace(result, timings=timings(config.timing_spec(aspect)).steps)
         results.append(result)
-    return experiment_result(config, encoder=encoder(config.encoder_spec()), dataset=dataset(config.data_spec()),
+    return experiment_result(config, encoder=source(emb_spec.encoder), dataset=dataset(config.data_spec()),
                              embeddings=emb, split=split(config.split_spec()), results=results)
 
 
@@ -144,3 +175,9 @@ def learning_curve(spec: MapSpec) -> list[dict[str, Any]]:
     return curves.learning_curve(dataset(spec.embeddings.data), emb.base, emb.instructed[spec.aspect],
                                  aspect=spec.aspect, seed=spec.seed, n_kmeans_seeds=5,
                                  map_params={**dict(spec.params), "method": method})
+
+
+@st.cache_resource(show_spinner="Fitting the map on your vectors (no encoder runs)...", max_entries=4)
+def vector_run(spec: VectorSpec) -> VectorRun:
+    """Read, align, fit and score uploaded vectors (the "Your vectors" page), keyed by stored files + choices."""
+    return run_vectors(spec)

@@ -14,6 +14,7 @@ from instructlin.devices import resolve_device
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
 from ui import cached, state
+from ui.navigation import loaded, navigation_only
 from ui.text import plain
 
 logger = logging.getLogger("instructlin.app")
@@ -32,25 +33,33 @@ def guard(step: str) -> Iterator[None]:
     try:
         yield
     except (DataError, EncoderUnavailableError, FileNotFoundError) as err:
-        st.error(f"**{step} failed.** {plain(err)}")  # messages quote file and column names: no Markdown
+        # messages quote file and column names: no Markdown; an upload is named as the user named it
+        st.error(f"**{step} failed.** {plain(state.user_names(err))}")
         st.stop()
     except ValueError as err:
-        st.error(f"**{step} failed:** {plain(err)}")
+        st.error(f"**{step} failed:** {plain(state.user_names(err))}")
         st.stop()
     except Exception as err:  # anything else: say so plainly, keep the traceback in the server log
         logger.exception("%s failed", step)
-        st.error(f"**{step} failed** ({type(err).__name__}): {plain(err)}. Change the choices on the "
-                 "Data or Embeddings page and try again.")
+        st.error(f"**{step} failed** ({type(err).__name__}): {plain(state.user_names(err))}. Change the "
+                 "choices on the Data or Embeddings page and try again.")
         st.stop()
 
 
-def setup(title: str, icon: str) -> ExperimentConfig:
-    """Page config, title, and the current choices with the device they run on (sidebar + caption)."""
+def setup(title: str, icon: str, *, live: bool = True) -> ExperimentConfig:
+    """Page config, title, and the current choices with the device they run on (sidebar + caption).
+
+    ``live=False`` (Home, on a pack) skips the device: nothing runs an encoder there, so torch is not imported."""
+    navigation_only()  # a step opened first in a fresh server is redrawn through app.py's navigation
     st.set_page_config(page_title=f"instructlin · {title}", page_icon=icon, layout="wide")
     state.init()
     st.title(title)
+    if not live:
+        loaded()
+        return state.config()
     with guard("Choosing the device"):
         device = resolve_device(state.get("device"))
+    loaded()  # imports and the device are done: the "Loading" line goes
     n = state.get("n_per_class")
     with st.sidebar:
         st.markdown(f"**Device:** `{device}`  \n**Encoder:** `{state.get('encoder')}`  \n"

@@ -6,7 +6,28 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from instructlin.sgd import EpochRecord
+from instructlin.sgd import EpochRecord, validation_size
+
+#: The curve names ``figures.training_curves`` gives the validation slice, and what they are renamed to.
+_VALIDATION_NAMES = {"held-out loss": "validation loss", "held-out cosine": "validation cosine",
+                     "held-out cosine to instructed": "validation cosine to instructed"}
+
+
+def validation_label(n_train: int, fraction: float = 0.1) -> str:
+    """What the SGD curves are scored on: "validation (6 rows)", or the training rows when too few to hold out."""
+    n_val = validation_size(n_train, fraction)
+    return f"validation ({n_val} row{'s' if n_val != 1 else ''})" if n_val else f"training rows ({n_train})"
+
+
+def name_validation_curves(fig: Any, n_train: int, fraction: float = 0.1) -> Any:
+    """Rename the curves scored on SGD's early-stopping slice for what they are ("validation (6 rows)"), so
+    they are not read as the held-out test part the page's metrics score."""
+    rows = validation_label(n_train, fraction).split(" ", 1)[1]
+    fig.for_each_trace(lambda t: t.update(name=f"{_VALIDATION_NAMES[t.name]} {rows}")
+                       if t.name in _VALIDATION_NAMES else None)
+    fig.for_each_annotation(lambda a: a.update(text=f"{_VALIDATION_NAMES[a.text]} {rows}")
+                            if a.text in _VALIDATION_NAMES else None)
+    return fig
 
 
 class TrainingJob:

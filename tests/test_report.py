@@ -1,0 +1,54 @@
+"""Honest numbers: retention and gap closed say why they are n/a, and the teacher's verdict, on real
+EmbeddingGemma-300m embeddings of the demo corpus (the shipped pack)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from instructlin.data import load_demo
+from instructlin.metrics import aspect_scores
+from instructlin.packs import DEMO_PACK_DIR, MANIFEST, read_pack
+from instructlin.report import NA_NO_CLUSTERS, NA_NO_GAP, gap_closed_text, retention_text, teacher_verdict
+from instructlin.stages import DEFAULT_INSTRUCTIONS
+
+if not (DEMO_PACK_DIR / MANIFEST).exists():
+    pytest.skip(f"no embedding pack at {DEMO_PACK_DIR}", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def gemma():
+    pack = read_pack(DEMO_PACK_DIR)
+    return load_demo(), pack.load(None), {a: pack.load(i) for a, i in DEFAULT_INSTRUCTIONS.items()}
+
+
+def test_the_na_strings():
+    assert NA_NO_CLUSTERS == "n/a (V ≈ 0)" and NA_NO_GAP == "n/a (gap < 0.03)"
+
+
+def test_a_real_effect_shows_percentages_and_follows(gemma):
+    data, base, teacher = gemma
+    labels = data.labels["location"]
+    scores = aspect_scores(base, teacher["location"], teacher["location"], labels, aspect="location", n_seeds=3)
+    assert teacher_verdict(scores) == "follows"
+    assert retention_text(scores) == f"{scores.retention:.1%}" == "100.0%"  # mapped = teacher
+    assert gap_closed_text(scores) == "100.0%"
+    topic = aspect_scores(base, teacher["topic"], teacher["topic"], data.labels["topic"], aspect="topic", n_seeds=3)
+    assert teacher_verdict(topic) == "goes against"  # Gemma's topic instruction clusters by topic worse
+
+
+def test_no_gap_when_the_teacher_ignores_the_instruction(gemma):
+    data, base, _ = gemma
+    scores = aspect_scores(base, base, base, data.labels["location"], aspect="location", n_seeds=3)
+    assert scores.instructed.mean > 0.2  # there are clusters, but no change to carry
+    assert teacher_verdict(scores) == "ignores"
+    assert gap_closed_text(scores) == NA_NO_GAP
+    assert retention_text(scores) == "100.0%"
+
+
+def test_no_clusters_when_the_vectors_say_nothing_of_the_labels(gemma):
+    data, _, teacher = gemma
+    shuffled = np.random.default_rng(0).permutation(teacher["location"])  # rows no longer match their labels
+    scores = aspect_scores(shuffled, shuffled, shuffled, data.labels["location"], aspect="location", n_seeds=3)
+    assert scores.instructed.mean < 0.05
+    assert retention_text(scores) == NA_NO_CLUSTERS and gap_closed_text(scores) == NA_NO_CLUSTERS

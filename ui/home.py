@@ -1,0 +1,187 @@
+"""Home: the idea, shown live on a precomputed instruction-following teacher (no encoder runs here).
+
+The map is fitted here, on the teacher's embeddings of 20 % of the demo corpus, and scored on the rest;
+the teacher's embeddings come from a pack (``data/teacher``: EmbeddingGemma-300m), so the demo needs no
+model, no GPU and no network. The other pages run a live encoder (MiniLM offline) on any data.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
+from instructlin.packs import DEMO_PACK_DIR, Pack
+from instructlin.report import amortised_inputs, gap_closed_text, marginal_cost, retention_text, teacher_verdict
+from instructlin.specs import PackSpec
+from instructlin.stages import InstructionResult
+from instructlin.timing import speedup_map_only
+from ui import cached, figures, page, state
+from ui.text import plain
+
+#: The pack Home shows; an operator may point it elsewhere (a pack made from the demo corpus).
+PACK_ENV = "INSTRUCTLIN_PACK"
+ASPECTS = ("location", "topic")  # the strong effect first
+
+
+def pack_folder() -> str:
+    return os.environ.get(PACK_ENV) or str(DEMO_PACK_DIR)
+
+
+def demo_config(aspect: str, instruction: str) -> ExperimentConfig:
+    """The demo's run for one instruction: the pack, the library's defaults (auto map, 20 % split, seed 42)."""
+    return ExperimentConfig(data="demo", pack=pack_folder(), instructions=((aspect, instruction),),
+                            measure_timing=False)
+
+
+def metric_sentences(aspect: str, n_test: int, teacher: str) -> dict[str, str]:
+    """One sentence per number shown, in the order shown."""
+    return {
+        "V-measure, base": f"k-means on the base embeddings (no instruction) against the {aspect} labels: "
+                           "0 means unrelated, 1 means exactly the labels.",
+        "V-measure, mapped": f"The same after the map: what instructlin gives the {n_test} texts the teacher "
+                             "never saw.",
+        "V-measure, instructed": f"The same for the teacher, {teacher}, given the instruction: the target.",
+        "Retention": "V mapped / V instructed: how much of the teacher's clustering the map keeps.",
+        "Gap closed": "(V mapped − V base) / (V instructed − V base): how much of the instruction's effect the "
+                      "map reproduces.",
+    }
+
+
+def verdict(result: InstructionResult, aspect: str, teacher: str) -> None:
+    """A plain sentence on whether the teacher followed the instruction at all."""
+    own = result.scores[aspect]
+    b, t = own.base.mean, own.instructed.mean
+    found = teacher_verdict(own)
+    if found == "follows":
+        st.success(f"**{teacher} follows this instruction:** its texts cluster by {aspect} with V-measure "
+                   f"{t:.2f}, against {b:.2f} without the instruction. The map should carry that change.")
+    elif found == "goes against":
+        st.warning(f"**{teacher} did not follow this instruction:** with it, its embeddings cluster by {aspect} "
+                   f"worse than without (V-measure {b:.2f} → {t:.2f}). The map copies the teacher, so its "
+                   "number drops too; that is the teacher's doing, not the map's.")
+    else:
+        st.info(f"**{teacher} ignores this instruction:** V-measure against {aspect} barely moves ({b:.2f} → "
+                f"{t:.2f}), so there is no effect for the map to carry.")
+
+
+def chosen_instruction(pack: Pack, aspect: str) -> str:
+    """The instruction this session picked for ``aspect`` (the library's default at first)."""
+    options, default = pack.instructions(), DEFAULT_INSTRUCTIONS.get(aspect)
+    picked = st.session_state.get(f"home:{aspect}")
+    return picked if picked in options else (default if default in options else options[0])
+
+
+def section(pack: Pack, aspect: str, instruction: str) -> None:
+    """One instruction: the teacher's verdict, the numbers with their sentences, UMAP and bars. Drawn as a
+    parallel fragment, so both instructions are fitted at once (the cached stages lock per key)."""
+    st.subheader(f"{aspect.capitalize()}: *{instruction}*")
+    config = demo_config(aspect, instruction)
+    spec = config.evaluation_spec(aspect)
+    with page.guard(f"Fitting and scoring the {aspect} instruction"):
+        result = cached.evaluation(spec)
+        split = cached.split(config.split_spec())
+    n_train, n_test = len(split.train), len(split.test)
+    verdict(result, aspect, pack.name)
+    own = result.scores[aspect]
+    values = [f"{own.base.mean:.3f}", f"{own.mapped.mean:.3f}", f"{own.instructed.mean:.3f}",
+              retention_text(own), gap_closed_text(own)]
+    for col, (label, sentence), value in zip(st.columns(5), metric_sentences(aspect, n_test, pack.name).items(),
+                                             values, strict=True):
+        col.metric(label, value)
+        col.caption(sentence)
+    st.caption(f"Teacher **{pack.name}, precomputed**; map `{result.map.describe()}`, fitted here on {n_train} "
+               f"texts (20 %, seed {config.seed}) and scored on the other {n_test}; V-measure is the mean over "
+               f"{config.n_kmeans_seeds} k-means seeds.")
+    with page.guard("Projecting with UMAP"):
+        coords = cached.projection(spec)
+    data = cached.dataset(config.data_spec())
+    texts = [data.texts[i] for i in split.test]
+    hover = [f"row {i}: {t[:70]}…" if len(t) > 70 else f"row {i}: {t}" for i, t in zip(split.test, texts, strict=True)]
+    trio = figures.umap_panels(coords, list(data.labels[aspect][split.test]), hover, colour_title=aspect,
+                               webgl=False)
+    trio.update_layout(height=380)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(trio, key=f"home_umap:{aspect}", config={"displayModeBar": False})
+    left.caption(f"The {n_test} test texts in one UMAP plane, fitted on the teacher's embeddings (right) and "
+                 f"coloured by {aspect}: base (left), mapped (middle) and teacher (right) can be compared point "
+                 "by point.")
+    right.plotly_chart(figures.vmeasure_bars({label: s.to_dict() for label, s in result.scores.items()}),
+                       key=f"home_bars:{aspect}", config={"displayModeBar": False})
+    right.caption(f"V-measure of the same {n_test} texts against each labelling (mean ± sd over k-means seeds).")
+
+
+def cost(pack: Pack, config: ExperimentConfig, aspect: str) -> None:
+    """The marginal cost of a new instruction first; the map-only figure as a detail."""
+    if pack.seconds_per_text is None:
+        st.info(f"{pack.name}'s encode time is not recorded in this pack (encode_seconds_per_text in its "
+                "manifest), so the cost of a new instruction cannot be given here; the Timing page measures it "
+                "for the live encoder.")
+        return
+    with page.guard("Timing the map"):
+        timed = cached.timings(config.timing_spec(aspect))
+    steps, n_train, n_test = timed.steps, timed.n_train, timed.n_test
+    found = marginal_cost(steps, n_train=n_train, n_test=n_test)
+    teacher_train = amortised_inputs(steps, n_train=n_train, n_test=n_test)["encode_instructed_train_s"]
+    fit_s, map_s = steps["fit"].median_s, steps["map"].median_s
+    cols = st.columns(3)
+    cols[0].metric("A new instruction with instructlin", f"{found['instructlin_s']:.1f} s")
+    cols[1].metric(f"Re-encoding all {n_train + n_test} texts", f"{found['reencode_s']:.0f} s")
+    cols[2].metric("Speed-up", f"{found['speedup']:.1f}×")
+    st.markdown(f"A new instruction costs the teacher's pass over the {n_train} training texts "
+                f"(**{teacher_train:.1f} s**) + fitting the map (**{fit_s:.2f} s**, the fit above as it ran, next "
+                f"to the other instruction's) + mapping the other {n_test} texts (**{map_s * 1e3:.1f} ms**), "
+                f"against re-encoding all {n_train + n_test} texts with the teacher.")
+    st.caption(f"The teacher's time, {pack.seconds_per_text:.3f} s per text, is recorded in the pack "
+               f"({plain(pack.timing_note)}); fit and map were clocked here, on this machine's CPU.")
+    with st.expander("Detail: the map alone"):
+        map_only = speedup_map_only(steps["encode_instructed"].median_s, map_s)
+        st.markdown(f"Mapping the {n_test} test texts takes {map_s * 1e3:.1f} ms against "
+                    f"{steps['encode_instructed'].median_s:.0f} s to re-encode them with the teacher: "
+                    f"**{map_only:,.0f}×**. That figure leaves out the teacher pass and the fit the map needs, "
+                    "so the speed-up above is the one to quote.")
+
+
+def render() -> None:
+    """The page, top to bottom: the idea, the teacher, both instructions, the cost of a new one."""
+    page.setup("instructlin", ":material/explore:", live=False)
+    st.markdown(
+        "An instruction-following encoder gives a different embedding of the same text for each instruction "
+        "(*topic?*, *where?*), but re-encoding a whole corpus for every new instruction is slow. "
+        "**instructlin** encodes the corpus once without an instruction and learns, from a few texts encoded "
+        "both ways, an affine map `W·x + b` from those base embeddings to the instructed ones. A new "
+        "instruction then costs a small teacher pass plus a matrix product."
+    )
+    st.plotly_chart(figures.pipeline_diagram(), config={"displayModeBar": False}, key="pipeline")
+    with page.guard("Reading the embedding pack"):
+        pack = cached.pack(PackSpec(pack_folder()))
+        data = cached.dataset(ExperimentConfig(data="demo").data_spec())
+        pack.check_texts(data.texts, name="the demo corpus")  # one message here, not one per section
+    if not pack.instructions():
+        st.error(f"The pack at {plain(pack_folder())} holds base embeddings only; add instructed ones "
+                 "(`instructlin embed --instruction ...`) and list them in its manifest.json.")
+        st.stop()
+    st.sidebar.markdown(f"**Home:** {pack.name}, precomputed  \n**Other pages:** encoder `{state.get('encoder')}`, "
+                        "live")
+    st.subheader(f"The demo: {pack.name} on the news corpus, two instructions")
+    st.markdown(f"The teacher is **{pack.name}, precomputed**: its embeddings of the {pack.n_texts} demo texts, "
+                "with and without each instruction, ship with the app, so nothing is encoded here. The map is "
+                "fitted live on 20 % of the texts and judged on the other 80 %.")
+    chosen = {}
+    for col, aspect in zip(st.columns(len(ASPECTS)), ASPECTS, strict=True):
+        options = pack.instructions()
+        chosen[aspect] = col.selectbox(f"Instruction given to the teacher, scored against the **{aspect}** labels",
+                                       options, index=options.index(chosen_instruction(pack, aspect)),
+                                       key=f"home:{aspect}")
+    for aspect in ASPECTS:
+        st.fragment(section, parallel=True, key=f"home-{aspect}")(pack, aspect, chosen[aspect])
+    st.subheader("What a new instruction costs")
+    config = demo_config(ASPECTS[0], chosen[ASPECTS[0]])
+    cost(pack, config, ASPECTS[0])
+    if pack.seconds_per_text is not None:
+        with st.expander(f"The full record of the {ASPECTS[0]} demo (what `instructlin evaluate --pack` writes)"), \
+                page.guard("Writing the record"):
+            st.json(cached.summary(config), expanded=False)
+    st.caption("The other pages (Data, Embeddings, Train, Compare, Timing) run a live encoder on data you "
+               f"choose: `{state.get('encoder')}` now; offline that is MiniLM, which is not instruction-tuned.")

@@ -1,0 +1,82 @@
+"""The app's pages, listed once: Home first, then the steps in the order a user takes them.
+
+``app.py`` hands :func:`pages` to ``st.navigation``. To add a page, add one line to ``STEPS`` (its URL path
+is the part after the server's address, e.g. ``/Data``).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+import streamlit as st
+from streamlit.navigation.page import StreamlitPage
+
+
+class Step(NamedTuple):
+    """One page after Home: its script, title, icon and URL path."""
+
+    script: str
+    title: str
+    icon: str
+    url_path: str
+
+
+STEPS: list[Step] = [
+    Step("pages/1_Data.py", "Data", ":material/table_view:", "Data"),
+    Step("pages/2_Embeddings.py", "Embeddings", ":material/scatter_plot:", "Embeddings"),
+    Step("pages/3_Train.py", "Train", ":material/model_training:", "Train"),
+    Step("pages/4_Compare.py", "Compare", ":material/compare:", "Compare"),
+    Step("pages/5_Timing.py", "Timing", ":material/timer:", "Timing"),
+    Step("pages/6_Vectors.py", "Your vectors", ":material/upload_file:", "Vectors"),
+]
+
+
+def navigation_only() -> None:
+    """Make ``st.navigation`` the only page list, also when a fresh server's first visitor opens a step's URL.
+
+    Streamlit serves a process's first request the old way when a ``pages/`` folder sits beside ``app.py``
+    (the folder's files, an "app" entry first) and only switches once ``st.navigation`` has run. Here the
+    switch happens at once, and the page is drawn again through ``app.py``; later requests never need it.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # another Streamlit layout: nothing to switch
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+#: The "Loading" line of this script run (each session's script runs on its own thread).
+_LOADING = threading.local()
+
+
+def run(page: StreamlitPage) -> None:
+    """Run the chosen page under a "Loading" line, so a first visit's imports never leave a blank page;
+    the page removes it with :func:`loaded` once it draws."""
+    _LOADING.note = st.empty()
+    _LOADING.note.caption("Loading instructlin...")
+    page.run()
+    loaded()
+
+
+def loaded() -> None:
+    """Remove the "Loading" line (called by every page once its imports are done)."""
+    note = getattr(_LOADING, "note", None)
+    if note is not None:
+        note.empty()
+        _LOADING.note = None
+
+
+def home() -> None:
+    """The Home page; its heavy imports happen here, under the "Loading" line."""
+    from ui import home as page
+
+    page.render()
+
+
+def pages() -> list[st.Page]:
+    """Home (the default page, at ``/``) and every step, in order."""
+    return [st.Page(home, title="Home", icon=":material/home:", default=True),
+            *(st.Page(s.script, title=s.title, icon=s.icon, url_path=s.url_path) for s in STEPS)]
