@@ -155,7 +155,7 @@ def main() -> None:
             f"{tt['fit']:.4f}", f"{tt['map'] * 1000:.3f} ms",
             f"{speedup_map_only(tt['encode_instructed'], tt['map']):,.0f}x", f"{reencode / mapped:.2f}x"])
     lines += table(
-        "Main table (default map: method=auto, chosen by 5-fold neighbourhood CV on the train pairs)",
+        "Main table (default map: method=auto, chosen by repeated 5-fold neighbourhood CV on the train pairs)",
         ["corpus", "aspect", "train / test", "V base", "V mapped", "V instructed", "retention", "gap closed",
          "cos base", "cos mapped", "kNN@10 base", "kNN@10 mapped", "re-encode s", "fit s", "map s",
          "speed-up (map)", "speed-up, 10 instructions"], main_table)

@@ -17,7 +17,7 @@ from instructlin.report import amortised_inputs, gap_closed_text, marginal_cost,
 from instructlin.specs import PackSpec
 from instructlin.stages import InstructionResult
 from instructlin.timing import speedup_map_only
-from ui import cached, figures, page, state
+from ui import cached, figures, page, plot_style, state
 from ui.text import plain
 
 #: The pack Home shows; an operator may point it elsewhere (a pack made from the demo corpus).
@@ -98,7 +98,8 @@ def section(pack: Pack, aspect: str, instruction: str) -> None:
         coords = cached.projection(spec)
     data = cached.dataset(config.data_spec())
     texts = [data.texts[i] for i in split.test]
-    hover = [f"row {i}: {t[:70]}…" if len(t) > 70 else f"row {i}: {t}" for i, t in zip(split.test, texts, strict=True)]
+    ids = data.row_ids()
+    hover = plot_style.hover_text([ids[i] for i in split.test], texts, {aspect: list(data.labels[aspect][split.test])})
     trio = figures.umap_panels(coords, list(data.labels[aspect][split.test]), hover, colour_title=aspect,
                                webgl=False)
     trio.update_layout(height=380)
