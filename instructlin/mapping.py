@@ -31,7 +31,9 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     """Learns ``Y_instructed ~ X_base @ W + b`` from a few paired embeddings, then maps the rest.
 
     ``method``:
-    - ``auto`` (default): chooses method, prior, alpha and size by k-fold CV on the pairs alone;
+    - ``auto`` (default): chooses method, prior, alpha and size by k-fold CV on the pairs alone
+      (ridge or pca-ridge toward zero; with under 20 pairs, ridge toward the identity, which keeps the
+      base's clusters where a few pairs cannot replace them);
     - ``ridge``: closed-form ridge shrunk toward ``prior`` (``identity``: learn the residual, or ``zero``);
     - ``reduced-rank``: ridge whose learned part has rank ``rank``;
     - ``pca-ridge``: ridge from the first ``n_components`` principal coordinates of the base

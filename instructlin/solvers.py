@@ -103,8 +103,7 @@ class RidgeProblem:
         if rank is None or rank >= min(self.UtR.shape):
             return None
         fitted = (self.s**2 / (self.s**2 + alpha))[:, None] * self.UtR
-        _, _, Wt = np.linalg.svd(fitted, full_matrices=False)
-        return Wt[:rank]
+        return _top_right_singular(fitted, rank)[1]
 
     def coefficients(self, alpha: float, rank: int | None = None) -> np.ndarray:
         """Feature-space coefficients ``B`` (p, d_out); with ``rank``, the best rank-r part of the fit."""

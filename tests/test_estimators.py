@@ -156,3 +156,22 @@ def test_cv_scores_are_the_same_in_the_compressed_output_space():
         assert a.candidate == b.candidate
         assert a.neighbours == pytest.approx(b.neighbours, abs=1e-9)
         assert a.cosine == pytest.approx(b.cosine, abs=1e-5)
+
+
+def test_auto_keeps_the_base_clusters_when_pairs_are_too_few_to_replace_them():
+    """8 teacher pairs: auto fits ridge toward the identity, and keeps more of EmbeddingGemma's location
+    V-measure than a zero-prior map, which spans only 8 teacher rows."""
+    demo = load_demo()
+    base, teacher = _gemma("location")
+    labels = demo.labels["location"]
+    one = replace(demo, labels={"location": labels})
+    auto, zero = [], []
+    for seed in (42, 43, 44):
+        train, test = select_train_rows(one, base, train_size=8, selection="random", seed=seed)
+        v_teacher = kmeans_v_measure(teacher[test], labels[test], n_seeds=5).mean
+        model = InstructionMap(random_state=seed).fit(base[train], teacher[train], X_unpaired=base)
+        assert (model.method_, model.prior_) == ("ridge", "identity")
+        auto.append(kmeans_v_measure(model.transform(base[test]), labels[test], n_seeds=5).mean / v_teacher)
+        forced = InstructionMap(prior="zero", random_state=seed).fit(base[train], teacher[train], X_unpaired=base)
+        zero.append(kmeans_v_measure(forced.transform(base[test]), labels[test], n_seeds=5).mean / v_teacher)
+    assert np.mean(auto) > np.mean(zero) + 0.1, (auto, zero)
