@@ -15,6 +15,7 @@ from instructlin.archive import MapArchiveError, unpack_map_archive
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import row_cosine
 from instructlin.options import METHOD_LABELS
+from instructlin.report import gap_closed_text, retention_text
 from ui import cached, figures, page, state
 from ui.text import code, plain
 from ui.training import TrainingJob, name_validation_curves, validation_label
@@ -53,7 +54,7 @@ def show_metrics(result) -> None:
     cols[3].metric("V-measure, mapped", f"{own.mapped.mean:.3f}",
                    help=f"against {code(result.aspect)} labels; base {own.base.mean:.3f} · "
                         f"instructed {own.instructed.mean:.3f}")
-    cols[4].metric("Retention", "n/a" if own.retention is None else f"{own.retention:.1%}")
+    cols[4].metric("Retention", retention_text(own), help=f"gap closed {gap_closed_text(own)}")
 
 
 if method == "sgd":

@@ -8,14 +8,11 @@ import streamlit as st
 
 from instructlin import explore
 from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
+from instructlin.report import gap_closed_text, retention_text
 from ui import cached, explorer, figures, page, plot_style
 from ui.text import plain
 
 page.setup("Compare", ":material/compare:")
-
-
-def _percent(value: float | None, why: str) -> str:
-    return f"n/a ({why})" if value is None else f"{value:.1%}"
 
 
 config = page.current_config()
@@ -126,9 +123,8 @@ left.plotly_chart(figures.vmeasure_bars(scores), key="vbars")
 left.caption(f"k-means V-measure, mean ± sd over {config.n_kmeans_seeds} seeds, on {len(test)} held-out "
              f"texts ({len(result.train_idx)} fitted the map; split seed {config.seed}), embeddings of instruction "
              f"`{aspect}` scored against each labelling. Teacher: {plain(result.encoder)}.")
-right.dataframe(pd.DataFrame([{"labelling": a, "retention": _percent(s["retention"], "V ≈ 0"),
-                               "gap closed": _percent(s["gap_closed"], f"gap < {MIN_MEANINGFUL_GAP:g}")}
-                              for a, s in scores.items()]), hide_index=True)
+right.dataframe(pd.DataFrame([{"labelling": a, "retention": retention_text(s), "gap closed": gap_closed_text(s)}
+                              for a, s in chosen.scores.items()]), hide_index=True)
 right.caption(f"Retention = V(mapped) / V(instructed), n/a when V(instructed) < {MIN_MEANINGFUL_V:g}. Gap closed = "
               "share of the base → instructed V-measure gap that the map recovers, n/a when that gap is under "
               f"{MIN_MEANINGFUL_GAP:g}.")
