@@ -30,6 +30,10 @@ if method == "sgd":
     state.widget(st.sidebar.number_input, "Epochs (at most)", "epochs", min_value=1, max_value=5000)
     state.widget(st.sidebar.select_slider, "Learning rate", "learning_rate",
                  options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
+    state.widget(st.sidebar.number_input, "Patience (epochs)", "patience", min_value=1, max_value=5000,
+                 help="Training stops after this many epochs without a lower validation loss.")
+    state.widget(st.sidebar.number_input, "Pace (ms per epoch, for watching)", "sgd_pace_ms", min_value=0,
+                 max_value=1000, help="A pause after each epoch so the curves can be followed; 0 runs at full speed.")
 
 config = page.current_config()
 with page.guard("Splitting the data"):
@@ -66,7 +70,8 @@ if method == "sgd":
         job = TrainingJob(key, lambda callback: stages.evaluate(  # the same stages, on a thread, uncached
             spec=config.evaluation_spec(aspect), dataset=data, embeddings=emb, split=rows,
             fitted=stages.fit_map(spec=config.map_spec(aspect), embeddings=emb, split=rows,
-                                  metadata=stages.encoder_metadata(encoder), callback=callback))).start()
+                                  metadata=stages.encoder_metadata(encoder), callback=callback)),
+                          pace_s=state.get("sgd_pace_ms") / 1000).start()
         st.session_state["sgd_job"] = job
     if job is None or job.key != key:
         st.info(f"Press **Train (SGD)**: the loss and the cosine on the {validation_label(len(train))} held out "
@@ -91,8 +96,10 @@ if method == "sgd":
         st.error(f"Training failed: {job.error}. Try fewer epochs or another learning rate.")
         st.stop()
     chart.plotly_chart(name_validation_curves(figures.training_curves(job.records), len(train)), key="curve_final")
+    paced = (f" Paced at {job.pace_s * 1000:.0f} ms per epoch for watching ({job.paused_s:.1f} s of pauses, "
+             "not part of the fit)." if job.pace_s else "")
     note.caption(f"{'Stopped' if job.stopped else 'Finished'} after {len(job.records)} epochs "
-                 "(the weights with the best validation loss are kept).")
+                 f"(the weights with the best validation loss are kept).{paced}")
     result = job.result
 else:
     with page.guard("Fitting the map"):

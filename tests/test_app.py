@@ -347,12 +347,13 @@ def test_train_page_sgd_trains_live(library):
     assert_ok(at)
     assert "Retention" in metric_labels(at)
     epochs = []
-    expected = library(method="sgd", map_params=(("epochs", 5), ("learning_rate", 1e-3)),
+    expected = library(method="sgd", map_params=(("epochs", 5), ("learning_rate", 1e-3), ("patience", 100)),
                        instructions=(("topic", DEFAULT_INSTRUCTIONS["topic"]),),
                        callback=lambda record: epochs.append(record) is None)
     assert 1 <= len(epochs) <= 5
     assert_shows_scores(at, expected.primary)  # the seeded SGD map the library fits for this config
-    assert any(f"after {len(epochs)} epochs" in c.value for c in at.caption)
+    assert any(f"after {len(epochs)} epochs" in c.value and "Paced at 25 ms per epoch" in c.value
+               for c in at.caption)
     assert not [b for b in at.button if b.key == "sgd_stop"]  # the run has ended: no Stop button left
     n_val = max(1, round(0.1 * len(expected.train_idx)))  # SGD's early-stopping slice, 10 % of the pairs
     curve = at.get("plotly_chart")[-1].proto.spec  # the final training curve
@@ -468,3 +469,30 @@ def test_app_numbers_equal_the_cli_json(tmp_path):
     same({k: v for k, v in json.loads(json.dumps(record)).items() if k not in drop},
          {k: v for k, v in cli.items() if k not in drop})
     assert record["encoder"].startswith("EmbeddingGemma-300m, precomputed") and record["n_test"] == 230
+
+
+def test_a_paced_training_job_pauses_after_each_epoch_and_stops_at_once():
+    """The Train page paces SGD so a class can watch it; the pauses are counted apart from the fit, and a
+    Stop click ends the pause at once instead of waiting it out."""
+    import time
+
+    from instructlin.sgd import EpochRecord
+    from ui.training import TrainingJob
+
+    def fit(callback):
+        for epoch in range(1, 11):
+            if callback(EpochRecord(epoch, 1.0 / epoch, 1.0 / epoch, 0.9)) is False:
+                return epoch
+        return 10
+
+    start = time.perf_counter()
+    job = TrainingJob("k", fit, pace_s=0.05).start()
+    job.wait(5)
+    assert job.result == 10 and len(job.records) == 10
+    assert job.paused_s == pytest.approx(0.5) and time.perf_counter() - start >= 0.5
+    slow = TrainingJob("k", fit, pace_s=10).start()
+    time.sleep(0.2)
+    begun = time.perf_counter()
+    slow.stop()
+    slow.wait(5)
+    assert not slow.running and slow.result == 1 and time.perf_counter() - begun < 2

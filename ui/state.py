@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "vector_method": "auto",  # the "Your vectors" page's map method (no SGD there)
     "epochs": 300,
     "learning_rate": 1e-3,
+    "patience": 100,  # SGD: epochs without a better validation loss before it stops (the library's default is 20)
+    "sgd_pace_ms": 25,  # SGD in the app: a pause after each epoch, so the live curves can be watched
     "timing_max_texts": 64,
     "timing_repeats": 3,
 }
@@ -127,7 +129,8 @@ def config(aspects: list[str] | None = None, **overrides: Any) -> ExperimentConf
     labels = get("label_columns")
     params: tuple[tuple[str, Any], ...] = ()
     if get("method") == "sgd":
-        params = (("epochs", int(get("epochs"))), ("learning_rate", float(get("learning_rate"))))
+        params = (("epochs", int(get("epochs"))), ("learning_rate", float(get("learning_rate"))),
+                  ("patience", int(get("patience"))))
     cfg = ExperimentConfig(
         data=get("data"),
         text_column=get("text_column"),

@@ -33,8 +33,10 @@ def name_validation_curves(fig: Any, n_train: int, fraction: float = 0.1) -> Any
 class TrainingJob:
     """Runs ``fit(callback)`` on a thread; the callback records epochs and returns False after stop()."""
 
-    def __init__(self, key: Any, fit: Callable[[Callable[[EpochRecord], bool]], Any]) -> None:
+    def __init__(self, key: Any, fit: Callable[[Callable[[EpochRecord], bool]], Any], *, pace_s: float = 0.0) -> None:
         self.key = key
+        self.pace_s = max(0.0, float(pace_s))  # a pause after each epoch, so a class can watch the curves move
+        self.paused_s = 0.0
         self.records: list[dict[str, float]] = []
         self.result: Any = None
         self.error: BaseException | None = None
@@ -48,6 +50,9 @@ class TrainingJob:
 
     def _callback(self, record: EpochRecord) -> bool:
         self.records.append(record.to_dict())
+        if self.pace_s:
+            self.paused_s += self.pace_s
+            self._stop.wait(self.pace_s)  # a Stop click ends the pause at once
         return not self._stop.is_set()
 
     def _main(self, fit: Callable[[Callable[[EpochRecord], bool]], Any]) -> None:
