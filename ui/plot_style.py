@@ -41,7 +41,8 @@ def log_ticks(values: Sequence[float], *, unit: str = "") -> dict[str, Any]:
             return f"{v * 1e3:g} ms" if v < 0.1 else f"{v:g} s"
         return f"{v:g}{' ' + unit if unit else ''}"
 
-    return {"type": "log", "tickvals": ticks, "ticktext": [label(v) for v in ticks], "minor": {"showgrid": True}}
+    return {"type": "log", "tickvals": ticks, "ticktext": [label(v) for v in ticks],
+            "minor": {"showgrid": True, "dtick": "D2", "gridcolor": "rgba(0, 0, 0, 0.05)"}}
 
 
 def hover_text(ids: Sequence[str], texts: Sequence[str], labels: Mapping[str, Sequence[str]], *,
