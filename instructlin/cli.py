@@ -12,8 +12,9 @@ from typing import NoReturn
 
 import numpy as np
 
-from instructlin.arrays import input_encoder, load_npy, write_sidecar
+from instructlin.arrays import load_npy, write_sidecar
 from instructlin.atomic import atomic_write
+from instructlin.cli_map import cmd_map, declared_encoder
 from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
@@ -109,10 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--encoder-id", help="the encoder that made --base/--instructed (recorded in the map; "
                      "default: what --base's .npy.json sidecar names)")
     fit.add_argument("--output", required=True, help="folder for model.safetensors + config.json")
-    apply = sub.add_parser("map", help="apply a saved map to a .npy or .parquet of embeddings")
+    apply = sub.add_parser("map", help="apply a saved map to a .npy or .parquet of embeddings, or a folder of them")
     apply.add_argument("--map", required=True, dest="map_path", help="folder written by `fit`")
-    apply.add_argument("--input", required=True)
-    apply.add_argument("--output", required=True)
+    apply.add_argument("--input", required=True, help="a .npy / .parquet file, or a folder or glob of shards")
+    apply.add_argument("--output", required=True, help="a file, or a folder for shards (same names, resumable)")
     apply.add_argument("--column", default="embedding", help="Parquet list column to map")
     apply.add_argument("--chunk-size", type=_int_at_least(1), default=65536)
     apply.add_argument("--encoder-id", help="the encoder that made --input (default: what its metadata names); "
@@ -212,7 +213,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         X, Y = load_npy(args.base, "--base"), load_npy(args.instructed, "--instructed")
         corpus = load_npy(args.corpus_base, "--corpus-base") if args.corpus_base else None
         metadata = {"instruction": (args.instructions or [""])[0]}
-        encoder_id = _declared_encoder(args.encoder_id, args.base, args.instructed)
+        encoder_id = declared_encoder(args.encoder_id, args.base, args.instructed)
         if encoder_id:
             metadata["encoder"] = encoder_id
         model = InstructionMap(args.method, device=args.device, random_state=args.seed).fit(
@@ -231,43 +232,6 @@ def cmd_fit(args: argparse.Namespace) -> None:
 def _check_map_folder(path: str) -> None:
     if Path(path).exists() and not Path(path).is_dir():
         raise DataError(f"--output {path} is a file; a map is a folder (model.safetensors + config.json).")
-
-
-def _declared_encoder(flag: str | None, *paths: str) -> str | None:
-    """The encoder of some embeddings files: ``--encoder-id`` or their sidecars, refusing a conflict."""
-    named = {p: input_encoder(p) for p in paths}
-    found = {e for e in named.values() if e} | ({flag} if flag else set())
-    if len(found) > 1:
-        raise DataError(f"The inputs name different encoders {sorted(found)}; "
-                        "base and instructed embeddings must come from one encoder.")
-    return found.pop() if found else None
-
-
-def cmd_map(args: argparse.Namespace) -> None:
-    from instructlin.mapping import InstructionMap
-    from instructlin.streaming import map_file
-
-    model = InstructionMap.load(args.map_path)
-    model.check_compatible(encoder_id=_declared_encoder(args.encoder_id, args.input))
-    bars = {}
-
-    def progress(done: int, total: int) -> None:  # the bar appears once rows flow, not before a refusal
-        if args.quiet:
-            return
-        if "map" not in bars:
-            from instructlin.extras import progress_bar as tqdm
-
-            bars["map"] = tqdm(total=total, unit="row", desc="map")
-        bars["map"].n = done
-        bars["map"].refresh()
-
-    try:
-        n = map_file(model, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
-                     progress=progress)
-    finally:
-        if "map" in bars:
-            bars["map"].close()
-    print(f"mapped {n} rows to {args.output}")
 
 
 COMMANDS = {"evaluate": cmd_evaluate, "embed": cmd_embed, "fit": cmd_fit, "map": cmd_map}

@@ -120,3 +120,24 @@ def test_parquet_shards_keep_their_ids_and_row_order(fitted, tmp_path):
     got = np.concatenate([np.stack(t.column("embedding").to_numpy(zero_copy_only=False)) for t in tables])
     assert np.array_equal(got_ids, ids)
     assert np.abs(got - model.transform(base)).max() < 1e-5
+
+
+def test_the_cli_maps_a_folder_of_shards_and_resumes(fitted, tmp_path, capsys):
+    from instructlin.cli import main
+
+    map_dir, model, base = fitted
+    paths = write_shards(tmp_path / "in", base, n_shards=3)
+    argv = ["map", "--map", str(map_dir), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]
+    assert main(argv) == 0
+    assert "mapped 288 rows in 3 shards" in capsys.readouterr().out
+    assert np.abs(np.load(tmp_path / "out" / "part-001.npy") - model.transform(np.load(paths[1]))).max() < 1e-5
+    (tmp_path / "out" / "part-000.npy").unlink()
+    assert main(argv) == 0
+    rerun = capsys.readouterr().out
+    assert "mapped 96 rows in 1 shards to" in rerun and "2 already complete, skipped" in rerun
+    paths[2].write_bytes(b"not an array")
+    (tmp_path / "out" / "part-002.npy").unlink()
+    assert main([*argv[:4], str(tmp_path / "in" / "part-*.npy"), *argv[5:]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "part-002.npy" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "part-002.npy").exists()

@@ -1,0 +1,74 @@
+"""``instructlin map``: one file streamed block by block, or a folder (or glob) of shards, resumable."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+from pathlib import Path
+
+from instructlin.arrays import input_encoder
+from instructlin.data import DataError
+
+
+def declared_encoder(flag: str | None, *paths: str | Path) -> str | None:
+    """The encoder of some embeddings files: ``--encoder-id`` or their sidecars, refusing a conflict."""
+    named = {p: input_encoder(str(p)) for p in paths}
+    found = {e for e in named.values() if e} | ({flag} if flag else set())
+    if len(found) > 1:
+        raise DataError(f"The inputs name different encoders {sorted(found)}; "
+                        "base and instructed embeddings must come from one encoder.")
+    return found.pop() if found else None
+
+
+def is_shard_source(text: str) -> bool:
+    """Whether ``--input`` names shards (a folder, or a glob pattern) rather than one file."""
+    return Path(text).is_dir() or glob.has_magic(text)
+
+
+def cmd_map(args: argparse.Namespace) -> None:
+    from instructlin.mapping import InstructionMap
+
+    model = InstructionMap.load(args.map_path)
+    if is_shard_source(args.input):
+        _map_shards(args, model)
+        return
+    from instructlin.streaming import map_file
+
+    model.check_compatible(encoder_id=declared_encoder(args.encoder_id, args.input))
+    bars = {}
+
+    def progress(done: int, total: int) -> None:  # the bar appears once rows flow, not before a refusal
+        if args.quiet:
+            return
+        if "map" not in bars:
+            from instructlin.extras import progress_bar as tqdm
+
+            bars["map"] = tqdm(total=total, unit="row", desc="map")
+        bars["map"].n = done
+        bars["map"].refresh()
+
+    try:
+        n = map_file(model, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
+                     progress=progress)
+    finally:
+        if "map" in bars:
+            bars["map"].close()
+    print(f"mapped {n} rows to {args.output}")
+
+
+def _map_shards(args: argparse.Namespace, model) -> None:
+    """Every shard to a same-named file in the ``--output`` folder; finished shards are skipped on a rerun."""
+    from instructlin.shards import list_shards, map_shards
+
+    if Path(args.output).exists() and not Path(args.output).is_dir():
+        raise DataError(f"--output {args.output} is a file; shards are written into a folder.")
+    model.check_compatible(encoder_id=declared_encoder(args.encoder_id, *list_shards(args.input)))
+
+    def progress(name: str, done: int, total: int) -> None:
+        if not args.quiet:
+            print(f"shard {done}/{total}: {name}", flush=True)
+
+    report = map_shards(args.map_path, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
+                        progress=progress)
+    print(f"mapped {report.rows} rows in {len(report.mapped)} shards to {args.output}"
+          f"{f'; {len(report.skipped)} already complete, skipped' if report.skipped else ''}")
