@@ -19,6 +19,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from streaming_benchmark import write_block  # noqa: E402
+
 START, END = "<!-- app:start -->", "<!-- app:end -->"
 GOALS = {"cold_s": 20.0, "warm_s": 2.0, "longest_silent_wait_s": 2.0}
 TEST = "tests/test_browser.py::test_home_demo_on_the_pack_is_fast"
@@ -65,13 +68,7 @@ def main() -> None:
         "- cold: a fresh server process, from opening `/` to both instructions' numbers and figures drawn "
         "(numba's UMAP cache filled beforehand, as any earlier use leaves it); warm: the same page reloaded",
         "", "| measure | median | runs | goal | |", "|---|---|---|---|---|", *rows, "", END])
-    out = Path(args.output)
-    old = out.read_text(encoding="utf-8") if out.exists() else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + block + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + block + "\n"
-    out.write_text(new, encoding="utf-8")
+    write_block(Path(args.output), block, start=START, end=END)
     print(block)
 
 

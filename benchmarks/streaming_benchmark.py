@@ -161,11 +161,11 @@ def targets(rate: dict[str, float], runs: dict[str, list[dict]]) -> str:
     return "Goals: " + "; ".join(parts) + "."
 
 
-def write_block(path: Path, block: str) -> None:
-    """Replace the streaming block of ``path`` (or append it), leaving the rest of the file as it was."""
+def write_block(path: Path, block: str, *, start: str = START, end: str = END) -> None:
+    """Replace the block between ``start`` and ``end`` of ``path`` (or append it), leaving the rest as it was."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in old and END in old:
-        new = old[: old.index(START)] + block + old[old.index(END) + len(END):]
+    if start in old and end in old:
+        new = old[: old.index(start)] + block + old[old.index(end) + len(end):]
     else:
         new = old.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(new, encoding="utf-8")
