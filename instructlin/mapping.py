@@ -158,7 +158,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         if len(rows) > MAX_BASIS_ROWS:
             pick = np.random.default_rng(self.random_state).choice(len(rows), MAX_BASIS_ROWS, replace=False)
             rows = rows[np.sort(pick)]
-        return pca_basis(rows, min(MAX_COMPONENTS, X.shape[0], X.shape[1]), seed=self.random_state)
+        return pca_basis(rows, min(MAX_COMPONENTS, X.shape[0], X.shape[1]))
 
     def transform(self, X: Any) -> Any:
         """Map base embeddings (numpy or torch, any number of rows) in chunks."""
