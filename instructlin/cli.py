@@ -115,7 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--input", required=True, help="a .npy / .parquet file, or a folder or glob of shards")
     apply.add_argument("--output", required=True, help="a file, or a folder for shards (same names, resumable)")
     apply.add_argument("--column", default="embedding", help="Parquet list column to map")
-    apply.add_argument("--chunk-size", type=_int_at_least(1), default=65536)
+    apply.add_argument("--chunk-size", "--batch-size", dest="chunk_size", type=_int_at_least(1), default=65536,
+                       help="rows per block (per worker batch with --engine ray); memory is a few blocks")
+    apply.add_argument("--engine", default="local", choices=("local", "ray"),
+                       help="for a folder of shards: local (this process) or ray (a Ray Data actor pool)")
+    apply.add_argument("--address", default=None,
+                       help="with --engine ray: the Ray cluster to join (default: start a local Ray)")
+    apply.add_argument("--concurrency", type=_int_at_least(1), default=None,
+                       help="with --engine ray: workers (default: one per CPU Ray sees, at most one per shard)")
     apply.add_argument("--encoder-id", help="the encoder that made --input (default: what its metadata names); "
                        "a map fitted for another encoder is refused")
     apply.add_argument("--quiet", action="store_true")

@@ -27,11 +27,16 @@ def is_shard_source(text: str) -> bool:
 
 def cmd_map(args: argparse.Namespace) -> None:
     from instructlin.mapping import InstructionMap
+    from instructlin.shards import check_engine
 
+    check_engine(args.engine, args.address)
     model = InstructionMap.load(args.map_path)
     if is_shard_source(args.input):
         _map_shards(args, model)
         return
+    if args.engine != "local":
+        raise DataError(f"--engine {args.engine} maps a folder (or glob) of shards; --input {args.input} is one "
+                        "file. Drop --engine, or split the file into shards.")
     from instructlin.streaming import map_file
 
     model.check_compatible(encoder_id=declared_encoder(args.encoder_id, args.input))
@@ -60,15 +65,13 @@ def _map_shards(args: argparse.Namespace, model) -> None:
     """Every shard to a same-named file in the ``--output`` folder; finished shards are skipped on a rerun."""
     from instructlin.shards import list_shards, map_shards
 
-    if Path(args.output).exists() and not Path(args.output).is_dir():
-        raise DataError(f"--output {args.output} is a file; shards are written into a folder.")
     model.check_compatible(encoder_id=declared_encoder(args.encoder_id, *list_shards(args.input)))
 
-    def progress(name: str, done: int, total: int) -> None:
+    def progress(name: str, done: int, total: int, status: str) -> None:
         if not args.quiet:
-            print(f"shard {done}/{total}: {name}", flush=True)
+            print(f"shard {done}/{total}: {name} {status}", flush=True)
 
     report = map_shards(args.map_path, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
-                        progress=progress)
+                        engine=args.engine, address=args.address, concurrency=args.concurrency, progress=progress)
     print(f"mapped {report.rows} rows in {len(report.mapped)} shards to {args.output}"
           f"{f'; {len(report.skipped)} already complete, skipped' if report.skipped else ''}")

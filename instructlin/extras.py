@@ -21,6 +21,7 @@ class Extra(str, Enum):
     PARQUET = "parquet"
     APP = "app"
     OFFLINE = "offline"
+    RAY = "ray"
 
 
 #: import name -> (distribution on PyPI, the extra that installs it)
@@ -36,6 +37,7 @@ PROVIDERS: dict[str, tuple[str, Extra]] = {
     "umap": ("umap-learn", Extra.APP),
     "streamlit": ("streamlit", Extra.APP),
     "plotly": ("plotly", Extra.APP),
+    "ray": ("ray[data]", Extra.RAY),
 }
 
 

@@ -1,11 +1,13 @@
-"""Mapping a folder of shards: one output shard per input shard, resumable, never mixing two maps.
+"""Sharded runs: one output shard per input shard, resumable, never mixing two maps (or two encoders).
 
-A corpus of 10^7 and more embeddings is stored as many ``.npy`` or Parquet shards. Each shard is mapped
-by :func:`instructlin.streaming.map_file` (bounded memory, written atomically) to a file of the same name
-in the output folder. A manifest there records the map's fingerprint and every completed shard (its
-input's size and mtime, its rows), so a rerun after a kill skips what is done and a rerun with another
-map refuses to mix outputs. This is the engine-independent part of a sharded run; a distributed engine
-would hand out the same per-shard work.
+A corpus of 10^7 and more embeddings is stored as many ``.npy`` or Parquet shards. A *worker* turns one
+input shard into a same-named output shard (written atomically, in memory bounded by its batch), and an
+*engine* hands the shards to workers: ``local`` runs one worker in this process, ``ray`` runs an actor
+pool on Ray Data (:mod:`instructlin.ray_engine`). The manifest in the output folder is kept here, by the
+driver, whatever the engine: it records the run's fingerprint (which map, or which encoder and
+instruction) and every finished shard (its input's size and mtime, rows, output size), so a rerun after
+a kill skips what is done and a rerun with another map refuses to mix outputs. A bad shard is named
+once every other shard is done; nothing is written for it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import resource
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
@@ -25,31 +30,71 @@ from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
 
 MANIFEST = "instructlin-shards.json"
 SHARD_SUFFIXES = (".npy", ".parquet")
-#: ``progress(shard_name, done_shards, total_shards)`` after each shard (mapped or skipped).
-ShardProgress = Callable[[str, int, int], None]
+ENGINES = ("local", "ray")
+#: ``progress(shard_name, done_shards, total_shards, status)`` after each shard; status is "written",
+#: "skipped" (already complete) or "failed".
+ShardProgress = Callable[[str, int, int, str], None]
+#: A worker: a callable object built once per process (or Ray actor) that maps a batch of shard paths,
+#: ``{"shard": array of paths}``, to a batch of :class:`ShardOutcome` columns.
+Batch = dict[str, np.ndarray]
+
+
+@dataclass
+class ShardOutcome:
+    """What a worker did with one shard: the rows it wrote, or the one-line reason it wrote nothing."""
+
+    name: str
+    rows: int = 0
+    input_size: int = 0
+    input_mtime_ns: int = 0
+    output_size: int = 0
+    error: str = ""
+    peak_rss_mb: float = 0.0  # of the process that did the work (a Ray worker reports its own)
+
+    @classmethod
+    def columns(cls, outcomes: list[ShardOutcome]) -> Batch:
+        """The outcomes as a batch of columns (what a Ray Data ``map_batches`` function returns)."""
+        rows = [asdict(o) for o in outcomes]
+        return {key: np.array([r[key] for r in rows]) for key in cls.__dataclass_fields__}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ShardOutcome:
+        kinds = {"name": str, "error": str, "peak_rss_mb": float}
+        return cls(**{key: kinds.get(key, int)(row[key]) for key in cls.__dataclass_fields__})
 
 
 @dataclass
 class ShardReport:
-    """What a run did: the shards it mapped and those it found complete and skipped."""
+    """What a run did: the shards it wrote and those it found complete and skipped."""
 
     mapped: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    rows: int = 0  # rows mapped by this run
+    rows: int = 0  # rows written by this run
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)  # per shard, of the process that wrote it
 
 
-def list_shards(source: str | Path) -> list[Path]:
-    """The input shards, sorted by name: every .npy / .parquet file of a folder, or the files of a glob."""
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def list_shards(source: str | Path, suffixes: tuple[str, ...] = SHARD_SUFFIXES) -> list[Path]:
+    """The input shards, sorted by name: every file of a folder with one of ``suffixes``, or of a glob."""
     text = str(source)
     folder = Path(text)
     paths = sorted(folder.iterdir()) if folder.is_dir() else sorted(Path(p) for p in glob.glob(text))
-    shards = [p for p in paths if p.is_file() and p.suffix in SHARD_SUFFIXES]
+    shards = [p for p in paths if p.is_file() and p.suffix in suffixes]
     if not shards:
-        raise DataError(f"No .npy or .parquet shards found at {text}; give a folder of shards or a glob "
-                        "such as 'embeddings/part-*.parquet'.")
-    suffixes = {p.suffix for p in shards}
-    if len(suffixes) > 1:
-        raise DataError(f"{text} mixes {' and '.join(sorted(suffixes))} shards; map one kind per run.")
+        kinds = " or ".join(suffixes)
+        raise DataError(f"No {kinds} shards found at {text}; give a folder of shards or a glob "
+                        f"such as 'embeddings/part-*{suffixes[-1]}'.")
+    found = {p.suffix for p in shards}
+    if len(found) > 1:
+        raise DataError(f"{text} mixes {' and '.join(sorted(found))} shards; map one kind per run.")
     return shards
 
 
@@ -61,33 +106,132 @@ def map_fingerprint(map_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _read_manifest(output: Path, fingerprint: str) -> dict[str, Any]:
-    path = output / MANIFEST
-    if not path.exists():
-        return {"format": 1, "map_sha256": fingerprint, "shards": {}}
+def run_shard(shard: Path, target: Path, write: Callable[[Path, Path], int]) -> ShardOutcome:
+    """``write(shard, target)`` with its input stamped first; a bad shard becomes an outcome, not a crash."""
+    stat = shard.stat()
+    outcome = ShardOutcome(shard.name, input_size=stat.st_size, input_mtime_ns=stat.st_mtime_ns)
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        recorded = manifest["map_sha256"]
-        manifest.setdefault("shards", {})
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise DataError(f"{path} is not a readable shard manifest ({err}); remove it, or write to a new "
-                        "folder.") from err
-    if recorded != fingerprint:
-        raise DataError(f"{output} holds shards mapped with another map (sha256 {recorded[:12]}, this one "
-                        f"{fingerprint[:12]}); write to a new folder so the two are not mixed.")
-    return manifest
+        outcome.rows = write(shard, target)
+        outcome.output_size = target.stat().st_size
+    except (DataError, ValueError, OSError) as err:
+        outcome.error = one_line(err)
+    outcome.peak_rss_mb = peak_rss_mb()
+    return outcome
 
 
-def _input_stamp(path: Path) -> dict[str, int]:
-    stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+class ShardMapper:
+    """The map worker: loads the saved map once (per process or Ray actor), then maps shard after shard."""
+
+    def __init__(self, *, map_dir: str, fingerprint: str, output: str, column: str = "embedding",
+                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        from instructlin.mapping import InstructionMap
+
+        if map_fingerprint(map_dir) != fingerprint:
+            raise DataError(f"The map in {map_dir} changed while the run started; run it again.")
+        self.model = InstructionMap.load(map_dir)
+        self.output, self.column, self.chunk_size = Path(output), column, chunk_size
+
+    def write(self, shard: Path, target: Path) -> int:
+        return map_file(self.model, shard, target, column=self.column, chunk_size=self.chunk_size)
+
+    def __call__(self, batch: Batch) -> Batch:
+        shards = [Path(str(s)) for s in batch["shard"]]
+        return ShardOutcome.columns([run_shard(s, self.output / s.name, self.write) for s in shards])
 
 
-def _complete(manifest: dict[str, Any], shard: Path, target: Path) -> bool:
-    """Whether ``target`` is this shard's finished output: recorded for the same input, and still there."""
-    entry = manifest["shards"].get(shard.name)
-    return bool(entry) and entry.get("input") == _input_stamp(shard) and target.is_file() \
-        and target.stat().st_size == entry.get("output_size")
+def run_local(worker: Callable[[Batch], Batch], shards: Iterable[Path]) -> Iterator[ShardOutcome]:
+    """The local engine: one worker in this process, shard after shard."""
+    for shard in shards:
+        row = {key: values[0] for key, values in worker({"shard": np.array([str(shard)])}).items()}
+        yield ShardOutcome.from_row(row)
+
+
+class ShardRun:
+    """The driver's side of a sharded run: which shards are pending, and the manifest of finished ones."""
+
+    def __init__(self, source: str | Path, output: str | Path, fingerprint: str, *, what: str = "map",
+                 suffixes: tuple[str, ...] = SHARD_SUFFIXES) -> None:
+        self.shards = list_shards(source, suffixes)
+        self.output = Path(output)
+        if self.output.exists() and not self.output.is_dir():
+            raise DataError(f"--output {self.output} is a file; shards are written into a folder.")
+        if any(self.output.resolve() == s.parent.resolve() for s in self.shards):
+            raise DataError(f"The output folder {self.output} holds the input shards; write to another folder.")
+        self.fingerprint, self.what = fingerprint, what
+        self.output.mkdir(parents=True, exist_ok=True)
+        self.manifest = self._read_manifest()
+        self.report = ShardReport()
+        self.errors: dict[str, str] = {}
+        self.pending = [s for s in self.shards if not self._complete(s)]
+        self.report.skipped = [s.name for s in self.shards if s not in self.pending]
+
+    def _read_manifest(self) -> dict[str, Any]:
+        path = self.output / MANIFEST
+        if not path.exists():
+            return {"format": 2, "kind": self.what, "fingerprint": self.fingerprint, "shards": {}}
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            recorded = manifest.get("fingerprint") or manifest["map_sha256"]  # format 1 named it map_sha256
+            manifest.setdefault("shards", {})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise DataError(f"{path} is not a readable shard manifest ({err}); remove it, or write to a new "
+                            "folder.") from err
+        if recorded != self.fingerprint:
+            raise DataError(f"{self.output} holds shards made with another {self.what} (fingerprint "
+                            f"{recorded[:12]}, this run {self.fingerprint[:12]}); write to a new folder so the "
+                            "two are not mixed.")
+        return manifest
+
+    def _complete(self, shard: Path) -> bool:
+        """Whether the shard's output is finished: recorded for the same input, and still there."""
+        entry = self.manifest["shards"].get(shard.name)
+        target = self.output / shard.name
+        stat = shard.stat()
+        return bool(entry) and entry.get("input") == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns} \
+            and target.is_file() and target.stat().st_size == entry.get("output_size")
+
+    def record(self, outcome: ShardOutcome) -> None:
+        """Note one worker's outcome; a finished shard is written into the manifest at once (atomically)."""
+        if outcome.error:
+            self.errors[outcome.name] = outcome.error
+            return
+        self.manifest["shards"][outcome.name] = {
+            "input": {"size": outcome.input_size, "mtime_ns": outcome.input_mtime_ns},
+            "rows": outcome.rows, "output_size": outcome.output_size}
+        text = json.dumps(self.manifest, indent=1, sort_keys=True)
+        atomic_write(self.output / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        self.report.mapped.append(outcome.name)
+        self.report.rows += outcome.rows
+        self.report.peak_rss_mb[outcome.name] = outcome.peak_rss_mb
+
+    def drive(self, outcomes: Iterable[ShardOutcome], progress: ShardProgress | None = None) -> ShardReport:
+        """Record every outcome as it arrives, then raise a DataError naming the bad shards, if any."""
+        done = 0
+        for name in self.report.skipped:
+            done += 1
+            if progress:
+                progress(name, done, len(self.shards), "skipped")
+        for outcome in outcomes:
+            self.record(outcome)
+            done += 1
+            if progress:
+                progress(outcome.name, done, len(self.shards), "failed" if outcome.error else "written")
+        self.report.mapped.sort()
+        if self.errors:
+            first = min(self.errors)
+            more = f" ({len(self.errors) - 1} more bad shard(s): {', '.join(sorted(self.errors)[1:])})" \
+                if len(self.errors) > 1 else ""
+            raise DataError(f"Shard {first}: {self.errors[first].rstrip('.')}{more}. Nothing was written for it; the "
+                            f"{len(self.report.mapped) + len(self.report.skipped)} good shards are kept, and a "
+                            "rerun after the fix resumes.")
+        return self.report
+
+
+def check_engine(engine: str, address: str | None) -> None:
+    if engine not in ENGINES:
+        raise DataError(f"Unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
+    if address and engine != "ray":
+        raise DataError("--address names a Ray cluster; add --engine ray.")
 
 
 def map_shards(
@@ -97,39 +241,30 @@ def map_shards(
     *,
     column: str = "embedding",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    engine: str = "local",
+    address: str | None = None,
+    concurrency: int | None = None,
     progress: ShardProgress | None = None,
 ) -> ShardReport:
     """Map every shard of ``source`` into ``output`` (same file names), skipping shards already complete.
 
-    A bad shard stops the run with a :class:`DataError` naming it; nothing is written for that shard and
-    the shards finished before it stay recorded, so the next run resumes there.
+    ``engine="ray"`` spreads the shards over a Ray Data actor pool of ``concurrency`` workers (default:
+    one per CPU Ray sees), on a local Ray or the cluster at ``address``; every worker loads the map once.
+    A bad shard is reported by a :class:`DataError` naming it after the others are done.
     """
-    from instructlin.mapping import InstructionMap
+    from instructlin.streaming import check_chunk_size
 
-    shards = list_shards(source)
-    output = Path(output)
-    if any(output.resolve() == s.parent.resolve() for s in shards):
-        raise DataError(f"The output folder {output} holds the input shards; write to another folder.")
-    model = InstructionMap.load(map_dir)
+    check_engine(engine, address)
+    chunk_size = check_chunk_size(chunk_size)
     fingerprint = map_fingerprint(map_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    manifest = _read_manifest(output, fingerprint)
-    report = ShardReport()
-    for i, shard in enumerate(shards, 1):
-        target = output / shard.name
-        if _complete(manifest, shard, target):
-            report.skipped.append(shard.name)
-        else:
-            try:
-                rows = map_file(model, shard, target, column=column, chunk_size=chunk_size)
-            except DataError as err:
-                raise DataError(f"Shard {shard.name}: {err}") from err
-            manifest["shards"][shard.name] = {"input": _input_stamp(shard), "rows": rows,
-                                              "output_size": target.stat().st_size}
-            text = json.dumps(manifest, indent=1, sort_keys=True)
-            atomic_write(output / MANIFEST, lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
-            report.mapped.append(shard.name)
-            report.rows += rows
-        if progress:
-            progress(shard.name, i, len(shards))
-    return report
+    run = ShardRun(source, output, fingerprint, what="map")
+    kwargs = {"map_dir": str(map_dir), "fingerprint": fingerprint, "output": str(run.output), "column": column,
+              "chunk_size": chunk_size}
+    if not run.pending:
+        return run.drive([], progress)
+    if engine == "ray":
+        from instructlin.ray_engine import run_on_ray
+
+        return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,
+                                    concurrency=concurrency), progress)
+    return run.drive(run_local(ShardMapper(**kwargs), run.pending), progress)

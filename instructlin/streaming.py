@@ -55,9 +55,18 @@ class _Affine:
         return max(1, min(chunk_size, cap, chunk_size if n is None else n))
 
     def __call__(self, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-        np.matmul(x, self.W, out=out)
-        out += self.b
-        return out
+        return apply_affine(x, self.W, self.b, out=out)
+
+
+def apply_affine(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+    """``x @ weight + bias`` for one block of rows: the one core every engine (single-process, Ray) runs.
+
+    ``weight`` is (d_in, d_out), i.e. the map's ``coef_.T``; ``out`` (n, d_out), when given, is filled in
+    place, so a streaming loop reuses one buffer. Pure: reads nothing but its arguments.
+    """
+    out = np.matmul(x, weight, out=out)
+    out += bias
+    return out
 
 
 def map_file(

@@ -85,14 +85,17 @@ def test_another_map_is_refused_rather_than_mixed(fitted, tmp_path):
         map_shards(tmp_path / "other", tmp_path / "in", tmp_path / "out")
 
 
-def test_a_corrupt_shard_is_named_and_the_finished_ones_are_kept(fitted, tmp_path):
+def test_a_corrupt_shard_is_named_and_every_good_shard_is_written(fitted, tmp_path):
     map_dir, _, base = fitted
-    paths = write_shards(tmp_path / "in", base)
+    paths = write_shards(tmp_path / "in", base, n_shards=5)
     paths[2].write_bytes(paths[2].read_bytes()[:200])  # truncated
-    with pytest.raises(DataError, match="part-002.npy"):
+    paths[4].write_bytes(b"junk")
+    with pytest.raises(DataError, match=r"Shard part-002.npy: .*truncated.*1 more bad shard\(s\): part-004.npy"):
         map_shards(map_dir, tmp_path / "in", tmp_path / "out")
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [MANIFEST, "part-000.npy", "part-001.npy"]  # nothing for the bad shard, no temp file
+    assert names == [MANIFEST, "part-000.npy", "part-001.npy", "part-003.npy"]  # nothing for bad shards, no temp
+    recorded = json.loads((tmp_path / "out" / MANIFEST).read_text(encoding="utf-8"))["shards"]
+    assert sorted(recorded) == ["part-000.npy", "part-001.npy", "part-003.npy"]
 
 
 def test_shard_lists_are_checked(tmp_path):

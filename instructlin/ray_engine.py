@@ -1,0 +1,106 @@
+"""Ray Data as the engine of a sharded run: an actor pool of workers, one shard per call.
+
+The dataset is the list of pending shards, one block per shard, so Ray hands shards to actors as they
+free up. ``map_batches`` gets the worker class (:class:`instructlin.shards.ShardMapper` or
+:class:`instructlin.embed_shards.ShardEmbedder`), so each actor loads its map or encoder once. Each
+worker reads its shard and writes its output itself, block by block: rows never pass through the object
+store or the driver, worker memory is bounded by its batch, and on a cluster the input and output
+folders must be on storage every node mounts. The driver only collects the outcomes and keeps the
+manifest. Nothing here is imported unless ``--engine ray`` is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from instructlin.data import DataError
+from instructlin.extras import require
+from instructlin.shards import ShardOutcome
+
+#: Ray's own loggers, quietened while a run lasts: the CLI prints one line per shard instead.
+_RAY_LOGGERS = ("ray", "ray.data", "ray.data._internal.execution.streaming_executor")
+
+
+@contextmanager
+def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Any]:
+    """A connected Ray: the one already running in this process, else the cluster at ``address``, else a
+    local one (``num_cpus`` caps it; default all CPUs). A Ray started here is shut down on the way out."""
+    ray = require("ray", purpose="--engine ray")
+    require("ray.data", purpose="--engine ray")
+    levels = {name: logging.getLogger(name).level for name in _RAY_LOGGERS}
+    for name in _RAY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    started = False
+    try:
+        if not ray.is_initialized():
+            try:
+                ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                         log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                raise DataError(f"Could not start or reach {where}: {' '.join(str(err).split())}. Check "
+                                "--address (ray://HOST:10001 or HOST:6379), or drop it for a local run.") from None
+            started = True
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def default_concurrency(ray: Any, pending: int, *, gpus_per_worker: float = 0) -> int:
+    """One worker per CPU (or per GPU, for GPU workers) that Ray sees, and never more than the shards."""
+    resources = ray.cluster_resources()
+    slots = resources.get("GPU", 0) / gpus_per_worker if gpus_per_worker else resources.get("CPU", 1)
+    return max(1, min(pending, int(slots)))
+
+
+def run_on_ray(
+    worker_class: type,
+    worker_kwargs: dict[str, Any],
+    shards: Sequence[Path],
+    *,
+    address: str | None = None,
+    concurrency: int | None = None,
+    gpus_per_worker: float = 0,
+) -> Iterator[ShardOutcome]:
+    """Outcomes of ``worker_class(**worker_kwargs)`` on every shard, over a Ray Data actor pool, as they finish.
+
+    ``concurrency`` is the number of actors (default :func:`default_concurrency`); each takes one CPU and
+    ``gpus_per_worker`` GPUs. Shards are handed out one at a time, so a slow shard does not hold up others.
+    """
+    with ray_session(address) as ray:
+        size = concurrency or default_concurrency(ray, len(shards), gpus_per_worker=gpus_per_worker)
+        if concurrency is not None and concurrency < 1:
+            raise DataError(f"--concurrency must be 1 or more, got {concurrency}.")
+        items = [{"shard": str(Path(s).resolve())} for s in shards]
+        with warnings.catch_warnings():
+            # max_restarts=0: Ray Data would otherwise restart a dead actor and retry its shard forever, so a
+            # shard that kills its worker (out of memory) would never end the run. A lost worker fails the run
+            # instead, and the manifest keeps the finished shards for the rerun. Ray plans to drop this
+            # argument in 2.64 (hence the pin in the `ray` extra).
+            warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+            dataset = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+                worker_class,
+                fn_constructor_kwargs=worker_kwargs,
+                batch_size=1,
+                compute=ray.data.ActorPoolStrategy(size=size),
+                num_cpus=1,
+                num_gpus=gpus_per_worker or None,
+                max_restarts=0,
+            )
+        try:
+            for row in dataset.iter_rows():
+                yield ShardOutcome.from_row(row)
+        except ray.exceptions.RayError as err:  # a worker could not start (e.g. its map or encoder failed)
+            cause = getattr(err, "cause", None) or err
+            raise DataError(f"A Ray worker failed: {' '.join(str(cause).split())[:400]}") from None
