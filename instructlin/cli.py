@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-import numpy as np
-
-from instructlin.arrays import load_npy, write_sidecar
+from instructlin.arrays import load_npy
 from instructlin.atomic import atomic_write
+from instructlin.cli_embed import cmd_embed
 from instructlin.cli_map import cmd_map, declared_encoder
 from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError
@@ -98,9 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--pack", default=None, help="read embeddings from a pack folder instead of encoding "
                           "(manifest.json + .npy, e.g. data/teacher: EmbeddingGemma-300m on the demo corpus)")
     evaluate.add_argument("--output", required=True, help="result JSON path")
-    embed = sub.add_parser("embed", help="encode texts (base, or with --instruction) to .npy")
+    embed = sub.add_parser("embed", help="encode texts (base, or with --instruction) to .npy, or Parquet text "
+                           "shards to Parquet vector shards")
     _common(embed)
-    embed.add_argument("--output", required=True, help=".npy path")
+    embed.add_argument("--output", required=True, help=".npy path, or a folder when --data names shards")
+    _engine_flags(embed, "encoders")
     fit = sub.add_parser("fit", help="fit a map from .npy pairs, or from --data on its train split")
     _common(fit)
     fit.add_argument("--base", help="base embeddings .npy (with --instructed)")
@@ -117,16 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--column", default="embedding", help="Parquet list column to map")
     apply.add_argument("--chunk-size", "--batch-size", dest="chunk_size", type=_int_at_least(1), default=65536,
                        help="rows per block (per worker batch with --engine ray); memory is a few blocks")
-    apply.add_argument("--engine", default="local", choices=("local", "ray"),
-                       help="for a folder of shards: local (this process) or ray (a Ray Data actor pool)")
-    apply.add_argument("--address", default=None,
-                       help="with --engine ray: the Ray cluster to join (default: start a local Ray)")
-    apply.add_argument("--concurrency", type=_int_at_least(1), default=None,
-                       help="with --engine ray: workers (default: one per CPU Ray sees, at most one per shard)")
+    _engine_flags(apply, "maps")
     apply.add_argument("--encoder-id", help="the encoder that made --input (default: what its metadata names); "
                        "a map fitted for another encoder is refused")
     apply.add_argument("--quiet", action="store_true")
     return parser
+
+
+def _engine_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="for a folder of shards: local (this process) or ray (a Ray Data actor pool)")
+    parser.add_argument("--address", default=None,
+                        help="with --engine ray: the Ray cluster to join (default: start a local Ray)")
+    parser.add_argument("--concurrency", type=_int_at_least(1), default=None,
+                        help=f"with --engine ray: workers, one {what[:-1]} each (default: one per CPU, or per GPU "
+                        "where the cluster has GPUs; at most one per shard)")
 
 
 def config_from_args(args: argparse.Namespace, **extra) -> ExperimentConfig:
@@ -149,7 +155,7 @@ def config_from_args(args: argparse.Namespace, **extra) -> ExperimentConfig:
     )
 
 
-def _progress_bars(quiet: bool):
+def progress_bars(quiet: bool):
     if quiet:
         return None
     from instructlin.extras import progress_bar as tqdm
@@ -166,18 +172,12 @@ def _progress_bars(quiet: bool):
     return progress
 
 
-def _save_npy(path: str, array: np.ndarray) -> None:
-    if not path.endswith(".npy"):
-        raise DataError(f"--output {path!r} must end in .npy (embeddings are written as a NumPy array).")
-    atomic_write(Path(path), lambda tmp: np.save(tmp, array, allow_pickle=False))  # tmp ends in .npy
-
-
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from instructlin.experiment import run_experiment
 
     config = config_from_args(args, n_kmeans_seeds=args.kmeans_seeds, measure_timing=not args.no_timing,
                               timing_repeats=args.timing_repeats, n_splits=args.splits, pack=args.pack)
-    result = run_experiment(config, progress=_progress_bars(args.quiet))
+    result = run_experiment(config, progress=progress_bars(args.quiet))
     record = result.to_dict()
     text = json.dumps(record, indent=2)
     atomic_write(Path(args.output), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
@@ -187,27 +187,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
           f"instructed {v['instructed']['mean']:.3f}; retention {retention}; "
           f"cosine mapped {record['cosine']['mapped']:.4f}; map {record['map']['describe']}; "
           f"wrote {args.output}")
-
-
-def cmd_embed(args: argparse.Namespace) -> None:
-    from instructlin.cache import EmbeddingCache
-    from instructlin.stages import encoder_metadata, load_data, open_encoder
-
-    config = config_from_args(args)
-    if not args.output.endswith(".npy"):
-        raise DataError(f"--output {args.output!r} must end in .npy (embeddings are written as a NumPy array).")
-    dataset = load_data(spec=config.data_spec())
-    encoder = open_encoder(spec=config.encoder_spec())
-    instruction = (args.instructions or [None])[0]
-    cache = EmbeddingCache.in_cache_dir(config.cache_dir)
-    bars = _progress_bars(args.quiet)
-    hook = (lambda d, t: bars("encode", d, t)) if bars else None
-    array, _ = cache.encode(encoder, dataset.texts, instruction=instruction,
-                            batch_size=config.batch_size, progress=hook)
-    _save_npy(args.output, array)
-    write_sidecar(args.output, {**encoder_metadata(encoder), "instruction": instruction or "",
-                                "max_seq_length": encoder.max_seq_length, "shape": list(array.shape)})
-    print(f"wrote {array.shape} embeddings from {encoder.describe()} to {args.output}")
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
@@ -230,7 +209,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
         _check_map_folder(args.output)
         config = config_from_args(args, measure_timing=False)
-        result = run_experiment(config, progress=_progress_bars(args.quiet))
+        result = run_experiment(config, progress=progress_bars(args.quiet))
         model = result.primary.map
     model.save(args.output)
     print(f"wrote a {model.describe()} map (d={model.n_features_in_}) to {args.output}")

@@ -71,14 +71,17 @@ def run_on_ray(
     *,
     address: str | None = None,
     concurrency: int | None = None,
-    gpus_per_worker: float = 0,
+    gpus_per_worker: float | None = 0,
 ) -> Iterator[ShardOutcome]:
     """Outcomes of ``worker_class(**worker_kwargs)`` on every shard, over a Ray Data actor pool, as they finish.
 
     ``concurrency`` is the number of actors (default :func:`default_concurrency`); each takes one CPU and
-    ``gpus_per_worker`` GPUs. Shards are handed out one at a time, so a slow shard does not hold up others.
+    ``gpus_per_worker`` GPUs (None: one where the cluster has GPUs, else none). Shards are handed out one
+    at a time, so a slow shard does not hold up others.
     """
     with ray_session(address) as ray:
+        if gpus_per_worker is None:
+            gpus_per_worker = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         size = concurrency or default_concurrency(ray, len(shards), gpus_per_worker=gpus_per_worker)
         if concurrency is not None and concurrency < 1:
             raise DataError(f"--concurrency must be 1 or more, got {concurrency}.")

@@ -16,6 +16,7 @@ import glob
 import hashlib
 import json
 import resource
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -74,8 +75,17 @@ class ShardReport:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory so far, in MB.
+
+    Linux: VmHWM, because ``ru_maxrss`` of a forked and exec'd child (a Ray worker) keeps its parent's peak.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def one_line(err: BaseException) -> str:
@@ -119,7 +129,24 @@ def run_shard(shard: Path, target: Path, write: Callable[[Path, Path], int]) -> 
     return outcome
 
 
-class ShardMapper:
+class ShardWorker:
+    """A worker: built once per process (or Ray actor), then called on batches of shard paths.
+
+    Subclasses load their model in ``__init__`` and write one shard in :meth:`write`; ``__call__`` is the
+    batch adapter both engines use (Ray Data's ``map_batches`` calls it with ``{"shard": paths}``).
+    """
+
+    output: Path
+
+    def write(self, shard: Path, target: Path) -> int:
+        raise NotImplementedError
+
+    def __call__(self, batch: Batch) -> Batch:
+        shards = [Path(str(s)) for s in batch["shard"]]
+        return ShardOutcome.columns([run_shard(s, self.output / s.name, self.write) for s in shards])
+
+
+class ShardMapper(ShardWorker):
     """The map worker: loads the saved map once (per process or Ray actor), then maps shard after shard."""
 
     def __init__(self, *, map_dir: str, fingerprint: str, output: str, column: str = "embedding",
@@ -133,10 +160,6 @@ class ShardMapper:
 
     def write(self, shard: Path, target: Path) -> int:
         return map_file(self.model, shard, target, column=self.column, chunk_size=self.chunk_size)
-
-    def __call__(self, batch: Batch) -> Batch:
-        shards = [Path(str(s)) for s in batch["shard"]]
-        return ShardOutcome.columns([run_shard(s, self.output / s.name, self.write) for s in shards])
 
 
 def run_local(worker: Callable[[Batch], Batch], shards: Iterable[Path]) -> Iterator[ShardOutcome]:

