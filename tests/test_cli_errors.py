@@ -181,6 +181,23 @@ ARRAY_CASES = [
          {"argv": ["map", "--map", "{dir}/nomap", "--input", "{x}", "--output", "{out}.npy"]}),
 ]
 
+SHARD_CASES = [
+    Case("--engine ray with one file as --input", "instructlin map",
+         "refused before Ray starts: the engine maps a folder or glob of shards",
+         {"argv": [*MAP, "--engine", "ray"]}),
+    Case("--address without --engine ray", "instructlin map", "refused: --address needs --engine ray",
+         {"argv": [*MAP, "--address", "ray://head:10001"]}),
+    Case("--concurrency 0", "instructlin map", "refused: names the flag and its range",
+         {"argv": [*MAP, "--engine", "ray", "--concurrency", "0"]}),
+    Case("a glob that matches no shard", "instructlin map", "refused: no .npy or .parquet shards at the glob",
+         {"argv": ["map", "--map", "{map}", "--input", "{dir}/nomatch-*.npy", "--output", "{out}"]}),
+    Case("--engine ray with a CSV as --data", "instructlin embed",
+         "refused before Ray starts: the engine encodes Parquet text shards",
+         {"argv": [*EMBED, "--data", "{dir}/t.csv", "--engine", "ray"]}),
+    Case("a glob of CSV files as --data", "instructlin embed", "refused: no .parquet text shards at the glob",
+         {"argv": [*EMBED, "--data", "{dir}/*.csv"]}),
+]
+
 MAP_CASES = [
     Case(f"a saved map with {how}", "instructlin map / InstructionMap.load", "refused: names the file and the fix",
          {"argv": MAP, "break": how})
@@ -189,7 +206,7 @@ MAP_CASES = [
                 "chunk_size -1", "alpha 'lots'", "config is a list")
 ]
 
-CASES = FLAG_CASES + DATA_CASES + ARRAY_CASES + MAP_CASES
+CASES = FLAG_CASES + DATA_CASES + ARRAY_CASES + SHARD_CASES + MAP_CASES
 
 
 def _listing(folder: str) -> set[str]:
