@@ -32,7 +32,8 @@ def resolve_encoder_name(name: str) -> str:
     """``auto`` made definite once, on the driver, so every worker loads the same model: Qwen3 where it is
     cached or the hub answers, else the offline default. Other names pass through."""
     if name != "auto":
-        return name
+        folder = Path(name).expanduser()
+        return str(folder.resolve()) if folder.is_dir() else name  # absolute: workers elsewhere have another cwd
     from instructlin.encoders import QWEN3_MODEL_ID
     from instructlin.hub import hub_offline, hub_reachable
 

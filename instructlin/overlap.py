@@ -20,12 +20,13 @@ def write_all(fh: Any, data: np.ndarray) -> None:
 class BufferWriter:
     """Writes blocks from a thread while the caller maps the next one; two output buffers take turns."""
 
-    def __init__(self, fh: Any, shape: tuple[int, int]) -> None:
+    def __init__(self, fh: Any, shape: tuple[int, int],
+                 allocate: Callable[[tuple[int, int]], np.ndarray] | None = None) -> None:
         self._fh, self._error = fh, None
         self._free: queue.Queue = queue.Queue()
         self._todo: queue.Queue = queue.Queue()
         for _ in range(2):
-            self._free.put(np.empty(shape, dtype=np.float32))
+            self._free.put(allocate(shape) if allocate else np.empty(shape, dtype=np.float32))
         self._thread = threading.Thread(target=self._run, name="instructlin-writer", daemon=True)
         self._thread.start()
 

@@ -79,12 +79,14 @@ def run_on_ray(
     ``gpus_per_worker`` GPUs (None: one where the cluster has GPUs, else none). Shards are handed out one
     at a time, so a slow shard does not hold up others.
     """
+    if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)
+                                    or concurrency < 1):
+        raise DataError(f"--concurrency must be a whole number of workers, 1 or more; got {concurrency!r}.")
     with ray_session(address) as ray:
         if gpus_per_worker is None:
             gpus_per_worker = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
-        size = concurrency or default_concurrency(ray, len(shards), gpus_per_worker=gpus_per_worker)
-        if concurrency is not None and concurrency < 1:
-            raise DataError(f"--concurrency must be 1 or more, got {concurrency}.")
+        size = min(concurrency, len(shards)) if concurrency else \
+            default_concurrency(ray, len(shards), gpus_per_worker=gpus_per_worker)
         items = [{"shard": str(Path(s).resolve())} for s in shards]
         with warnings.catch_warnings():
             # max_restarts=0: Ray Data would otherwise restart a dead actor and retry its shard forever, so a

@@ -15,8 +15,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import resource
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
+from instructlin.timing import peak_rss_mb
 
 MANIFEST = "instructlin-shards.json"
 SHARD_SUFFIXES = (".npy", ".parquet")
@@ -50,7 +49,8 @@ class ShardOutcome:
     input_mtime_ns: int = 0
     output_size: int = 0
     error: str = ""
-    peak_rss_mb: float = 0.0  # of the process that did the work (a Ray worker reports its own)
+    peak_rss_mb: float = 0.0  # of the process that did the work (a Ray worker reports its own), so far
+    start_rss_mb: float = 0.0  # that process's memory once its model was loaded, before its first shard
 
     @classmethod
     def columns(cls, outcomes: list[ShardOutcome]) -> Batch:
@@ -60,7 +60,7 @@ class ShardOutcome:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ShardOutcome:
-        kinds = {"name": str, "error": str, "peak_rss_mb": float}
+        kinds = {"name": str, "error": str, "peak_rss_mb": float, "start_rss_mb": float}
         return cls(**{key: kinds.get(key, int)(row[key]) for key in cls.__dataclass_fields__})
 
 
@@ -72,20 +72,7 @@ class ShardReport:
     skipped: list[str] = field(default_factory=list)
     rows: int = 0  # rows written by this run
     peak_rss_mb: dict[str, float] = field(default_factory=dict)  # per shard, of the process that wrote it
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB.
-
-    Linux: VmHWM, because ``ru_maxrss`` of a forked and exec'd child (a Ray worker) keeps its parent's peak.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    start_rss_mb: dict[str, float] = field(default_factory=dict)  # that process before its first shard
 
 
 def one_line(err: BaseException) -> str:
@@ -142,8 +129,12 @@ class ShardWorker:
         raise NotImplementedError
 
     def __call__(self, batch: Batch) -> Batch:
-        shards = [Path(str(s)) for s in batch["shard"]]
-        return ShardOutcome.columns([run_shard(s, self.output / s.name, self.write) for s in shards])
+        if not hasattr(self, "_start_rss_mb"):
+            self._start_rss_mb = peak_rss_mb("VmRSS")
+        outcomes = [run_shard(Path(str(s)), self.output / Path(str(s)).name, self.write) for s in batch["shard"]]
+        for outcome in outcomes:
+            outcome.start_rss_mb = self._start_rss_mb
+        return ShardOutcome.columns(outcomes)
 
 
 class ShardMapper(ShardWorker):
@@ -175,7 +166,7 @@ class ShardRun:
     def __init__(self, source: str | Path, output: str | Path, fingerprint: str, *, what: str = "map",
                  suffixes: tuple[str, ...] = SHARD_SUFFIXES) -> None:
         self.shards = list_shards(source, suffixes)
-        self.output = Path(output)
+        self.output = Path(output).resolve()
         if self.output.exists() and not self.output.is_dir():
             raise DataError(f"--output {self.output} is a file; shards are written into a folder.")
         if any(self.output.resolve() == s.parent.resolve() for s in self.shards):
@@ -226,6 +217,7 @@ class ShardRun:
         self.report.mapped.append(outcome.name)
         self.report.rows += outcome.rows
         self.report.peak_rss_mb[outcome.name] = outcome.peak_rss_mb
+        self.report.start_rss_mb[outcome.name] = outcome.start_rss_mb
 
     def drive(self, outcomes: Iterable[ShardOutcome], progress: ShardProgress | None = None) -> ShardReport:
         """Record every outcome as it arrives, then raise a DataError naming the bad shards, if any."""
@@ -281,8 +273,8 @@ def map_shards(
     chunk_size = check_chunk_size(chunk_size)
     fingerprint = map_fingerprint(map_dir)
     run = ShardRun(source, output, fingerprint, what="map")
-    kwargs = {"map_dir": str(map_dir), "fingerprint": fingerprint, "output": str(run.output), "column": column,
-              "chunk_size": chunk_size}
+    kwargs = {"map_dir": str(Path(map_dir).resolve()), "fingerprint": fingerprint, "output": str(run.output),
+              "column": column, "chunk_size": chunk_size}  # absolute: a worker on another node has another cwd
     if not run.pending:
         return run.drive([], progress)
     if engine == "ray":

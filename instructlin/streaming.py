@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from instructlin import arrow_lists, overlap
+from instructlin import arrow_lists, direct_io, overlap
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.extras import require
@@ -151,17 +151,16 @@ def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progr
     with open(source, "rb", buffering=0) as fh:
         n, d, dtype = _read_npy_header(fh, source)
         affine.check(d)
-        rows = affine.block_rows(chunk_size, n)
+        rows = direct_io.aligned_rows(affine.block_rows(chunk_size, n), 4 * affine.d_out)
         raw = np.empty((rows, d), dtype=dtype)
         x = raw if dtype == np.float32 else np.empty((rows, d), dtype=np.float32)
-        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
-                  "shape": (n, affine.d_out)}
+        header = direct_io.npy_header((n, affine.d_out))
 
         def write(tmp: str) -> None:
-            with open(tmp, "wb", buffering=0) as out:
-                np.lib.format.write_array_header_1_0(out, header)
+            with direct_io.DirectOutput(tmp) as out:
+                out.write_all(header)
                 _reserve(out, out.tell() + n * affine.d_out * 4)
-                writer = overlap.BufferWriter(out, (rows, affine.d_out))
+                writer = overlap.BufferWriter(out, (rows, affine.d_out), allocate=direct_io.aligned_empty)
                 try:
                     for start in range(0, n, rows):
                         k = min(rows, n - start)
@@ -209,7 +208,11 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
 
     def write(tmp: str) -> None:
         nonlocal done
-        with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others) as writer, \
+        # Vectors: no dictionary, no statistics and no compression (float vectors do not compress; snappy
+        # spent as long on them as the rest of the write). The other columns keep pyarrow's defaults.
+        compression = {**dict.fromkeys(others, "snappy"), column: "none"}
+        with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others,
+                              compression=compression) as writer, \
                 overlap.WriteBehind() as behind:
             for batch in reader.iter_batches(batch_size=batch_rows):
                 if not batch.num_rows:

@@ -1,11 +1,14 @@
-"""Wall-clock timing done like a benchmark: warm-up, median of repeats, GPU synchronised."""
+"""Wall-clock timing done like a benchmark (warm-up, median of repeats, GPU synchronised), and peak memory."""
 
 from __future__ import annotations
 
+import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -78,3 +81,18 @@ def pipeline_costs(
     reencode = n_instructions * encode_instructed_all_s
     mapped = encode_base_all_s + n_instructions * (encode_instructed_train_s + fit_s + map_s)
     return reencode, mapped
+
+
+def peak_rss_mb(field: str = "VmHWM") -> float:
+    """This process's peak resident memory so far (``field="VmRSS"``: the current one), in MB.
+
+    Linux: /proc/self/status, because ``ru_maxrss`` of a forked and exec'd child (a Ray worker) keeps its
+    parent's peak; elsewhere the peak from getrusage.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024

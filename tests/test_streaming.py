@@ -17,6 +17,7 @@ from instructlin import atomic, overlap
 from instructlin.atomic import TEMP_PREFIX, atomic_write, remove_stale_temps, temp_name
 from instructlin.cli import main
 from instructlin.data import DataError
+from instructlin.direct_io import ALIGN
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE, load_map
 from instructlin.mapping import InstructionMap
 from instructlin.streaming import map_file
@@ -281,7 +282,7 @@ def test_output_space_is_reserved_first_so_a_full_disk_stops_before_any_work(map
     monkeypatch.setattr(overlap, "write_all", lambda fh, data: blocks.append(len(data)))
     with pytest.raises(DataError, match="Free some space"):
         map_file(InstructionMap.load(map_dir), tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=16)
-    assert reserved == [128 + 40 * D * 4] and blocks == []  # the header is 128 bytes; no block was mapped
+    assert reserved == [ALIGN + 40 * D * 4] and blocks == []  # the header fills one aligned block; none mapped
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.npy"]
 
 
@@ -417,7 +418,7 @@ def test_peak_memory_does_not_grow_with_the_file(tmp_path):
     assert run.returncode == 0, run.stderr
     grew_mb = float(run.stdout.split()[-1])
     assert grew_mb < 40, f"peak RSS grew by {grew_mb:.0f} MB while mapping a 146 MB file in 2 MB blocks"
-    assert (tmp_path / "out.npy").stat().st_size == (tmp_path / "in.npy").stat().st_size
+    assert (tmp_path / "out.npy").stat().st_size == ALIGN + rows * d * 4  # the header fills one aligned block
 
 
 # --- saved maps: both files swap in together; permissions follow the umask -------------------------------------------
@@ -504,3 +505,61 @@ def test_run_benchmark_keeps_every_marked_block(tmp_path):
     assert "<!-- teacher:start -->\nT\n<!-- teacher:end -->" in kept
     assert "<!-- streaming:start -->\nS\n<!-- streaming:end -->" in kept
     assert "old tables" not in kept and "middle" not in kept
+
+
+@pytest.mark.parametrize("rows", [0, 1, 63, 64, 65, 1000])
+def test_direct_writes_give_a_valid_npy_for_any_tail(map_dir, tmp_path, rows):
+    """Blocks go out with O_DIRECT where the file system allows it; the unaligned tail the ordinary way."""
+    from instructlin import direct_io
+
+    model = InstructionMap.load(map_dir)
+    X = np.random.default_rng(rows).standard_normal((rows, D)).astype(np.float32)
+    np.save(tmp_path / "in.npy", X)
+    modes = []
+    real_write = direct_io.DirectOutput.write
+
+    def spy(self, data):
+        modes.append((self.direct, len(memoryview(data).cast("B"))))
+        return real_write(self, data)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(direct_io.DirectOutput, "write", spy)
+        map_file(model, tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=64)
+    out = np.load(tmp_path / "out.npy")
+    assert out.shape == (rows, D)
+    assert rows == 0 or np.abs(out - expected(model, X)).max() < 1e-4
+    assert (tmp_path / "out.npy").stat().st_size == ALIGN + rows * D * 4
+    if direct_io._O_DIRECT and modes[0][0]:  # this file system takes direct writes: every whole block did
+        assert all(direct for direct, size in modes if size % ALIGN == 0 and size)
+
+
+def test_a_file_system_without_direct_io_gets_ordinary_writes(map_dir, tmp_path, monkeypatch):
+    from instructlin import direct_io
+
+    real_open = os.open
+
+    def refuse_direct(path, flags, *args):
+        if direct_io._O_DIRECT and flags & direct_io._O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refuse_direct)
+    model = InstructionMap.load(map_dir)
+    X = np.ones((300, D), np.float32)
+    np.save(tmp_path / "in.npy", X)
+    map_file(model, tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=64)
+    assert np.abs(np.load(tmp_path / "out.npy") - expected(model, X)).max() < 1e-4
+
+
+def test_parquet_vectors_are_written_uncompressed_and_other_columns_as_pyarrow_would(map_dir, tmp_path):
+    """Float vectors do not compress, so snappy on them only costs time; ids and texts keep snappy."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    X = np.random.default_rng(0).standard_normal((500, D)).astype(np.float32)
+    table = pa.table({"id": np.arange(500), "text": [f"text {i % 7}" for i in range(500)],
+                      "embedding": pa.FixedSizeListArray.from_arrays(pa.array(X.reshape(-1)), D)})
+    pq.write_table(table, tmp_path / "in.parquet")
+    map_file(InstructionMap.load(map_dir), tmp_path / "in.parquet", tmp_path / "out.parquet")
+    group = pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0)
+    codecs = {group.column(i).path_in_schema: group.column(i).compression for i in range(group.num_columns)}
+    assert codecs == {"id": "SNAPPY", "text": "SNAPPY", "embedding.list.element": "UNCOMPRESSED"}

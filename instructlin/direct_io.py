@@ -1,0 +1,111 @@
+"""Writing a large .npy output with direct I/O (``O_DIRECT``): the disk's DMA moves the bytes, not the CPU.
+
+A buffered write copies every output byte into the page cache and the kernel then manages those pages,
+which at small dimensions costs as much CPU time as the matrix product itself (measured: 3 GB written
+with ``dd`` at 0.72-0.76 GB/s buffered, 1.4 GB/s direct, on the 2-core machine). Direct writes need the
+memory address, the file offset and the length aligned to the block size, so the .npy header is padded to
+:data:`ALIGN` bytes (still a valid version 1.0 header), buffers are page-aligned and blocks are whole
+multiples of :data:`ALIGN`; the unaligned tail of the last block is written the ordinary way. Where the
+file system refuses direct I/O (tmpfs, some network mounts) every write is an ordinary one.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import mmap
+import os
+from typing import Any
+
+import numpy as np
+
+ALIGN = 4096  # a multiple of every common logical block size (512, 4096)
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+def aligned_empty(shape: tuple[int, int], dtype: Any = np.float32) -> np.ndarray:
+    """An uninitialised array whose memory starts on a page boundary (an anonymous mapping)."""
+    size = max(1, math.prod(shape) * np.dtype(dtype).itemsize)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=math.prod(shape)).reshape(shape)
+
+
+def aligned_rows(rows: int, row_bytes: int) -> int:
+    """``rows`` rounded down to a count whose bytes are a multiple of :data:`ALIGN`; fewer rows than the
+    smallest such count stay as asked (their blocks are written the ordinary way)."""
+    step = ALIGN // math.gcd(ALIGN, row_bytes)
+    return rows if rows < step else rows - rows % step
+
+
+def npy_header(shape: tuple[int, ...], dtype: Any = np.float32) -> bytes:
+    """A version 1.0 .npy header for a C-ordered array, padded with spaces to :data:`ALIGN` bytes."""
+    text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                 "shape": tuple(shape)})
+    prefix = np.lib.format.MAGIC_PREFIX + bytes([1, 0])
+    length = ALIGN - len(prefix) - 2
+    body = text.encode("latin1").ljust(length - 1) + b"\n"
+    return prefix + length.to_bytes(2, "little") + body
+
+
+class DirectOutput:
+    """A file opened for direct writes where the file system allows, with a raw ``write`` for any length.
+
+    ``write`` takes a buffer and returns how many bytes it wrote, like a raw file: aligned lengths go out
+    directly, and the first unaligned one (the last block's tail) switches the file to ordinary writes.
+    """
+
+    def __init__(self, path: str) -> None:
+        flags = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+        try:
+            self.fd = os.open(path, flags | _O_DIRECT)
+            self.direct = bool(_O_DIRECT)
+        except OSError as err:
+            if err.errno != errno.EINVAL:
+                raise
+            self.fd, self.direct = os.open(path, flags), False
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def tell(self) -> int:
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def _buffered(self) -> None:
+        if self.direct:
+            os.set_blocking(self.fd, True)
+            import fcntl
+
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) & ~_O_DIRECT)
+            self.direct = False
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        if self.direct:
+            whole = len(view) - len(view) % ALIGN
+            if whole:
+                chunk = view[:whole]
+                if np.frombuffer(chunk, np.uint8).ctypes.data % ALIGN:  # e.g. the header: copy to aligned memory
+                    scratch = aligned_empty((1, whole), np.uint8)
+                    scratch[0] = np.frombuffer(chunk, np.uint8)
+                    chunk = memoryview(scratch).cast("B")
+                try:
+                    return os.write(self.fd, chunk)
+                except OSError as err:
+                    if err.errno != errno.EINVAL:  # EINVAL: this file system takes no direct writes after all
+                        raise
+            self._buffered()
+        return os.write(self.fd, view)
+
+    def write_all(self, data: Any) -> None:
+        """Write every byte of ``data`` (a header, say)."""
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.write(view):]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> DirectOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
