@@ -1,10 +1,11 @@
-"""Overlap writing with computing: the previous block is written from a thread while the next is mapped."""
+"""Overlap I/O with computing: the previous block is written, and the next one read, from threads."""
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -87,3 +88,42 @@ class WriteBehind:
         self._thread.join()
         if kind is None and self._error is not None:
             raise self._error
+
+
+def read_ahead(items: Iterable[Any], depth: int = 1) -> Iterator[Any]:
+    """``items``, produced by a thread up to ``depth`` ahead, so decoding the next Parquet batch overlaps
+    mapping and writing this one. The producer's error is raised here; leaving early stops the producer."""
+    todo: queue.Queue = queue.Queue(maxsize=depth)
+    stop, done = threading.Event(), object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        todo.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            todo.put((done, None))
+        except BaseException as err:  # handed to the consumer
+            todo.put((done, err))
+
+    thread = threading.Thread(target=produce, name="instructlin-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = todo.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        with suppress(queue.Empty):
+            while True:
+                todo.get_nowait()  # frees a producer blocked on a full queue
+        thread.join()

@@ -201,8 +201,9 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
     out_schema = schema.set(index, schema.field(index).with_type(out_kind))
     paths = [reader.schema.column(i).path for i in range(len(reader.schema))]
     others = [p for p in paths if p != column and not p.startswith(column + ".")]  # vectors: no dictionary
-    # A Parquet block lives in several copies at once (decoded input, mapped output, its encoded row group,
-    # one more queued for the writer), so its budget is half that of a .npy block.
+    # A Parquet block lives in several copies at once (the next input decoded ahead by a thread, this one,
+    # mapped output, its encoded row group, one more queued for the writer), so its budget is half that of
+    # a .npy block.
     batch_rows = affine.block_rows(chunk_size, budget=BLOCK_BYTES // 2)
     total, done = reader.metadata.num_rows, 0
 
@@ -214,7 +215,7 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
         with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others,
                               compression=compression) as writer, \
                 overlap.WriteBehind() as behind:
-            for batch in reader.iter_batches(batch_size=batch_rows):
+            for batch in overlap.read_ahead(reader.iter_batches(batch_size=batch_rows)):
                 if not batch.num_rows:
                     continue
                 vectors = arrow_lists.vectors(batch.column(index), column, source)

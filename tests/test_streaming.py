@@ -563,3 +563,28 @@ def test_parquet_vectors_are_written_uncompressed_and_other_columns_as_pyarrow_w
     group = pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0)
     codecs = {group.column(i).path_in_schema: group.column(i).compression for i in range(group.num_columns)}
     assert codecs == {"id": "SNAPPY", "text": "SNAPPY", "embedding.list.element": "UNCOMPRESSED"}
+
+
+def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_when_left():
+    assert list(overlap.read_ahead(iter(range(50)), depth=2)) == list(range(50))
+
+    def failing():
+        yield 1
+        raise DataError("row 7 of part.parquet is bad")
+
+    got = []
+    with pytest.raises(DataError, match="row 7"):
+        for item in overlap.read_ahead(failing()):
+            got.append(item)
+    assert got == [1]
+    produced = []
+
+    def endless():
+        for i in range(10**9):
+            produced.append(i)
+            yield i
+
+    reader = overlap.read_ahead(endless())
+    assert next(reader) == 0
+    reader.close()  # leaving early: the producer thread stops instead of reading on
+    assert len(produced) <= 4 and not any(t.name == "instructlin-reader" for t in threading.enumerate())
