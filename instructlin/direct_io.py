@@ -15,6 +15,7 @@ import errno
 import math
 import mmap
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -109,3 +110,57 @@ class DirectOutput:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_blocks(path: str, offset: int, n_rows: int, row_shape: tuple[int, ...], dtype: Any,
+                rows_per_block: int, n_buffers: int = 3) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first_row, block)`` for every block of an array stored from byte ``offset`` of ``path``.
+
+    Reads are direct where the file system allows (the disk's DMA fills page-aligned buffers, no copy
+    through the page cache): each block's byte range is widened to :data:`ALIGN` boundaries and the
+    block is a view into it. ``n_buffers`` buffers take turns, so a block stays valid while the next
+    ``n_buffers - 2`` are read ahead (see :func:`instructlin.overlap.read_ahead`).
+    """
+    dtype = np.dtype(dtype)
+    row_bytes = int(np.prod(row_shape)) * dtype.itemsize
+    span = rows_per_block * row_bytes + 2 * ALIGN
+    buffers = [aligned_empty((1, span), np.uint8)[0] for _ in range(n_buffers)]
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags | _O_DIRECT)
+    except OSError as err:
+        if err.errno != errno.EINVAL:
+            raise
+        fd = os.open(path, flags)
+    try:
+        for i, start in enumerate(range(0, n_rows, rows_per_block)):
+            k = min(rows_per_block, n_rows - start)
+            low, high = offset + start * row_bytes, offset + (start + k) * row_bytes
+            first = low - low % ALIGN
+            length = -(-(high - first) // ALIGN) * ALIGN
+            buf = buffers[i % n_buffers]
+            got = _pread_all(fd, memoryview(buf)[:length], first, high - first)
+            if got < high - first:
+                raise EOFError(f"ended {high - first - got} bytes early")
+            yield start, buf[low - first : high - first].view(dtype).reshape((k, *row_shape))
+    finally:
+        os.close(fd)
+
+
+def _pread_all(fd: int, into: memoryview, position: int, needed: int) -> int:
+    """Read into ``into`` from ``position`` until ``needed`` bytes are in (or the file ends)."""
+    got = 0
+    while got < needed:
+        try:
+            step = os.preadv(fd, [into[got:]], position + got)
+        except OSError as err:
+            if err.errno != errno.EINVAL or not (os.get_blocking(fd) and _O_DIRECT):
+                raise
+            import fcntl  # this file system takes no direct reads after all: read the ordinary way
+
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+            continue
+        if not step:
+            break
+        got += step
+    return got

@@ -127,15 +127,6 @@ def _check_finite_block(x: np.ndarray, start: int, source: Path) -> None:
                         "row first (nothing was written).")
 
 
-def _read_exact(fh: Any, into: np.ndarray, source: Path) -> None:
-    view = memoryview(into).cast("B")
-    while view:
-        got = fh.readinto(view)
-        if not got:
-            raise DataError(f"{source.name} ended early while being read; was it being rewritten?")
-        view = view[got:]
-
-
 def _reserve(fh: Any, size: int) -> None:
     """Allocate the output's blocks up front: a full disk shows before any work, and writes are faster."""
     if size and hasattr(os, "posix_fallocate"):
@@ -152,9 +143,9 @@ def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progr
         n, d, dtype = _read_npy_header(fh, source)
         affine.check(d)
         rows = direct_io.aligned_rows(affine.block_rows(chunk_size, n), 4 * affine.d_out)
-        raw = np.empty((rows, d), dtype=dtype)
-        x = raw if dtype == np.float32 else np.empty((rows, d), dtype=np.float32)
+        x = None if dtype == np.float32 else np.empty((rows, d), dtype=np.float32)
         header = direct_io.npy_header((n, affine.d_out))
+        blocks = direct_io.read_blocks(str(source), fh.tell(), n, (d,), dtype, rows)
 
         def write(tmp: str) -> None:
             with direct_io.DirectOutput(tmp) as out:
@@ -162,17 +153,20 @@ def _map_npy(affine: _Affine, source: Path, target: Path, chunk_size: int, progr
                 _reserve(out, out.tell() + n * affine.d_out * 4)
                 writer = overlap.BufferWriter(out, (rows, affine.d_out), allocate=direct_io.aligned_empty)
                 try:
-                    for start in range(0, n, rows):
-                        k = min(rows, n - start)
-                        _read_exact(fh, raw[:k], source)
-                        if x is not raw:
-                            np.copyto(x[:k], raw[:k], casting="same_kind")
-                        _check_finite_block(x[:k], start, source)
+                    for start, raw in overlap.read_ahead(blocks):
+                        k = len(raw)
+                        block = raw if x is None else x[:k]
+                        if x is not None:
+                            np.copyto(block, raw, casting="same_kind")
+                        _check_finite_block(block, start, source)
                         y = writer.buffer()
-                        affine(x[:k], y[:k])
+                        affine(block, y[:k])
                         writer.submit(y, k)
                         if progress:
                             progress(start + k, n)
+                except EOFError:
+                    writer.finish(check=False)
+                    raise DataError(f"{source.name} ended early while being read; was it being rewritten?") from None
                 except BaseException:
                     writer.finish(check=False)
                     raise
