@@ -14,7 +14,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -27,21 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 START, END = "<!-- streaming:start -->", "<!-- streaming:end -->"
+
+from instructlin.timing import peak_rss_mb  # noqa: E402  (VmHWM: a child's own peak)
+
 KINDS = ("gemm", "npy", "parquet")
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB.
-
-    Linux: VmHWM, because ru_maxrss of a child keeps its parent's peak across fork and exec.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) -> dict:
@@ -171,18 +159,24 @@ def write_block(path: Path, block: str, *, start: str = START, end: str = END) -
     path.write_text(new, encoding="utf-8")
 
 
+def add_run_arguments(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
+    """The flags every subprocess-per-run benchmark shares: repeats, temp folder, output, and the hidden
+    ``--child KIND --map --input`` with which it re-runs itself for one timed run."""
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tmp-dir", default=None, help="where the temporary inputs go (default: system temp)")
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--no-write", action="store_true", help="print the block only")
+    parser.add_argument("--child", choices=kinds, help=argparse.SUPPRESS)
+    parser.add_argument("--map", help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--dim", type=int, default=1024)
     parser.add_argument("--chunk-size", type=int, default=65536)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--tmp-dir", default=None, help="where the temporary inputs go (default: system temp)")
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
-    parser.add_argument("--no-write", action="store_true", help="print the block only")
-    parser.add_argument("--child", choices=KINDS, help=argparse.SUPPRESS)
-    parser.add_argument("--map", help=argparse.SUPPRESS)
-    parser.add_argument("--input", help=argparse.SUPPRESS)
+    add_run_arguments(parser, KINDS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.map, args.input, args.output, args.chunk_size)))
