@@ -12,6 +12,7 @@ manifest. Nothing here is imported unless ``--engine ray`` is asked for.
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,22 @@ from instructlin.shards import ShardOutcome
 _RAY_LOGGERS = ("ray", "ray.data", "ray.data._internal.execution.streaming_executor")
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """A DataError within ``timeout`` s where nothing answers at ``address`` (``HOST:PORT`` or
+    ``ray://HOST:PORT``), instead of Ray's own retries, which last minutes. ``auto`` is left to Ray."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise DataError(f"--address {address!r} is not HOST:PORT; give ray://HEAD:10001 (Ray Client) or "
+                        "HEAD:6379 (from a node of the cluster).")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise DataError(f"Nothing answers at --address {address} ({err.strerror or err}); check the head "
+                        "node's address and port, or drop --address for a local Ray.") from None
+
+
 @contextmanager
 def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Any]:
     """A connected Ray: the one already running in this process, else the cluster at ``address``, else a
@@ -38,6 +55,8 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
     started = False
     try:
         if not ray.is_initialized():
+            if address:
+                check_reachable(address)
             try:
                 ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
                          log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)

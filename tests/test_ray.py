@@ -43,6 +43,31 @@ def fitted(tmp_path_factory):
     return folder, model, base
 
 
+def test_an_address_where_nothing_answers_is_one_line_at_once(fitted, tmp_path, capsys):
+    """Ray itself retries an unreachable head for minutes; the engine checks the address first."""
+    import time
+
+    from instructlin.cli import main
+    from instructlin.ray_engine import check_reachable
+
+    with pytest.raises(DataError, match="Nothing answers at --address ray://127.0.0.1:1"):
+        check_reachable("ray://127.0.0.1:1")
+    with pytest.raises(DataError, match="is not HOST:PORT"):
+        check_reachable("head-node")
+    if ray.is_initialized():  # the CLI below starts its own session: first in this module, before local_ray
+        return
+    map_dir, _, base = fitted
+    (tmp_path / "in").mkdir()
+    np.save(tmp_path / "in" / "a.npy", base[:10])
+    started = time.perf_counter()
+    code = main(["map", "--engine", "ray", "--address", "127.0.0.1:1", "--map", str(map_dir),
+                 "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "Nothing answers at --address 127.0.0.1:1" in err, err
+    assert time.perf_counter() - started < 15
+    assert not (tmp_path / "out" / "a.npy").exists()
+
+
 def parquet_shards(folder: Path, base: np.ndarray, n_shards: int = 4) -> np.ndarray:
     """Shards with an id column of ids that are not row numbers; returns the ids in order."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,3 +188,4 @@ def test_ray_encodes_text_shards_as_the_single_process_engine_does(local_ray, tm
     assert np.abs(ray_vectors - local_vectors).max() < 1e-6
     provenance = json.loads(pq.read_schema(tmp_path / "ray" / "part-3.parquet").metadata[PROVENANCE_KEY])
     assert provenance["instruction"] == INSTRUCTION and provenance["device"] == "cpu"
+
