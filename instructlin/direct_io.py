@@ -164,3 +164,52 @@ def _pread_all(fd: int, into: memoryview, position: int, needed: int) -> int:
             break
         got += step
     return got
+
+
+class AlignedSink:
+    """A write-only file object for writers that emit small pieces (Parquet): they are gathered into one
+    page-aligned buffer that goes out with direct writes when full; the tail is written at close."""
+
+    def __init__(self, path: str, size: int = 8 << 20) -> None:
+        self._out = DirectOutput(path)
+        self._buffer = aligned_empty((1, size), np.uint8)[0]
+        self._used = self._position = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = np.frombuffer(memoryview(data).cast("B"), np.uint8)
+        done = 0
+        while done < len(view):
+            step = min(len(view) - done, len(self._buffer) - self._used)
+            self._buffer[self._used : self._used + step] = view[done : done + step]
+            self._used += step
+            done += step
+            if self._used == len(self._buffer):
+                self._out.write_all(self._buffer)
+                self._used = 0
+        self._position += done
+        return done
+
+    def tell(self) -> int:
+        return self._position
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        """Nothing: the buffer is written when full and at close (flushing early would break alignment)."""
+
+    def __enter__(self) -> AlignedSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                if self._used:
+                    self._out.write_all(self._buffer[: self._used])
+            finally:
+                self._out.close()
+                self.closed = True

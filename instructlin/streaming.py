@@ -206,8 +206,9 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
         # Vectors: no dictionary, no statistics and no compression (float vectors do not compress; snappy
         # spent as long on them as the rest of the write). The other columns keep pyarrow's defaults.
         compression = {**dict.fromkeys(others, "snappy"), column: "none"}
-        with pq.ParquetWriter(tmp, out_schema, use_dictionary=others, write_statistics=others,
-                              compression=compression) as writer, \
+        sink = direct_io.AlignedSink(tmp)
+        with sink, pq.ParquetWriter(pa.PythonFile(sink, mode="w"), out_schema, use_dictionary=others,
+                                    write_statistics=others, compression=compression) as writer, \
                 overlap.WriteBehind() as behind:
             for batch in overlap.read_ahead(reader.iter_batches(batch_size=batch_rows)):
                 if not batch.num_rows:
