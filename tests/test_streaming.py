@@ -604,3 +604,32 @@ def test_aligned_sink_writes_exactly_the_pieces_it_was_given(tmp_path):
             assert sink.write(piece) == len(piece)
         assert sink.tell() == sum(map(len, pieces))
     assert target.read_bytes() == b"".join(pieces)
+
+
+def test_direct_reads_and_writes_refused_after_open_fall_back_to_ordinary_io(map_dir, tmp_path, monkeypatch):
+    """Some file systems accept O_DIRECT at open and refuse the first aligned read or write (EINVAL)."""
+    from instructlin import direct_io
+
+    refused = {"read": 0, "write": 0}
+    real_preadv, real_write = os.preadv, os.write
+
+    def preadv(fd, buffers, offset):
+        if direct_io._O_DIRECT and not refused["read"]:
+            refused["read"] += 1
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_preadv(fd, buffers, offset)
+
+    def write(fd, data):
+        if direct_io._O_DIRECT and not refused["write"] and len(memoryview(data).cast("B")) % ALIGN == 0:
+            refused["write"] += 1
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    monkeypatch.setattr(os, "write", write)
+    model = InstructionMap.load(map_dir)
+    X = np.random.default_rng(1).standard_normal((3000, D)).astype(np.float32)
+    np.save(tmp_path / "in.npy", X)
+    map_file(model, tmp_path / "in.npy", tmp_path / "out.npy", chunk_size=512)
+    assert np.abs(np.load(tmp_path / "out.npy") - expected(model, X)).max() < 1e-4
+    assert not direct_io._O_DIRECT or refused == {"read": 1, "write": 1}
