@@ -20,7 +20,8 @@ from instructlin.arrays import PARQUET_ENCODER_KEY
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.extras import require
-from instructlin.shards import ShardProgress, ShardReport, ShardRun, ShardWorker, check_engine, run_local
+from instructlin.shard_workers import ShardWorker, run_local
+from instructlin.shards import ShardProgress, ShardReport, ShardRun, check_engine
 
 PROVENANCE_KEY = b"instructlin.provenance"
 EMBEDDING_COLUMN = "embedding"
@@ -103,13 +104,16 @@ class ShardEmbedder(ShardWorker):
     def __init__(self, *, output: str, encoder: str, device: str = "auto", max_seq_length: int | None = None,
                  instruction_template: str | None = None, instruction: str | None = None,
                  text_column: str = "text", batch_size: int = 32, rows_per_step: int = ROWS_PER_STEP) -> None:
-        from instructlin.encoders import load_encoder
-
-        self.encoder = load_encoder(encoder, device=device, max_seq_length=max_seq_length,
-                                    instruction_template=instruction_template)
+        self.encoder_options = {"name": encoder, "device": device, "max_seq_length": max_seq_length,
+                                "instruction_template": instruction_template}
         self.output = Path(output)
         self.options = {"text_column": text_column, "instruction": instruction, "batch_size": batch_size,
                         "rows_per_step": rows_per_step}
+
+    def load(self) -> None:
+        from instructlin.encoders import load_encoder
+
+        self.encoder = load_encoder(**self.encoder_options)
 
     def write(self, shard: Path, target: Path) -> int:
         return encode_file(self.encoder, shard, target, **self.options)

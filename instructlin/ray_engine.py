@@ -21,9 +21,9 @@ from typing import Any
 
 from instructlin.data import DataError
 from instructlin.extras import require
-from instructlin.shards import ShardOutcome
+from instructlin.shard_workers import ShardOutcome
 
-#: Ray's own loggers, quietened while a run lasts: the CLI prints one line per shard instead.
+#: Ray's own loggers, silenced while a run lasts: the CLI prints one line per shard instead.
 _RAY_LOGGERS = ("ray", "ray.data", "ray.data._internal.execution.streaming_executor")
 
 
@@ -50,8 +50,8 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
     ray = require("ray", purpose="--engine ray")
     require("ray.data", purpose="--engine ray")
     levels = {name: logging.getLogger(name).level for name in _RAY_LOGGERS}
-    for name in _RAY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    for name in _RAY_LOGGERS:  # failures reach the user as instructlin's one line, not as Ray's tracebacks
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     started = False
     try:
         if not ray.is_initialized():

@@ -15,18 +15,16 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
+from instructlin.shard_workers import ShardOutcome, ShardWorker, run_local
 from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
-from instructlin.timing import peak_rss_mb
 
 MANIFEST = "instructlin-shards.json"
 SHARD_SUFFIXES = (".npy", ".parquet")
@@ -34,34 +32,6 @@ ENGINES = ("local", "ray")
 #: ``progress(shard_name, done_shards, total_shards, status)`` after each shard; status is "written",
 #: "skipped" (already complete) or "failed".
 ShardProgress = Callable[[str, int, int, str], None]
-#: A worker: a callable object built once per process (or Ray actor) that maps a batch of shard paths,
-#: ``{"shard": array of paths}``, to a batch of :class:`ShardOutcome` columns.
-Batch = dict[str, np.ndarray]
-
-
-@dataclass
-class ShardOutcome:
-    """What a worker did with one shard: the rows it wrote, or the one-line reason it wrote nothing."""
-
-    name: str
-    rows: int = 0
-    input_size: int = 0
-    input_mtime_ns: int = 0
-    output_size: int = 0
-    error: str = ""
-    peak_rss_mb: float = 0.0  # of the process that did the work (a Ray worker reports its own), so far
-    start_rss_mb: float = 0.0  # that process's memory once its model was loaded, before its first shard
-
-    @classmethod
-    def columns(cls, outcomes: list[ShardOutcome]) -> Batch:
-        """The outcomes as a batch of columns (what a Ray Data ``map_batches`` function returns)."""
-        rows = [asdict(o) for o in outcomes]
-        return {key: np.array([r[key] for r in rows]) for key in cls.__dataclass_fields__}
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ShardOutcome:
-        kinds = {"name": str, "error": str, "peak_rss_mb": float, "start_rss_mb": float}
-        return cls(**{key: kinds.get(key, int)(row[key]) for key in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -73,10 +43,6 @@ class ShardReport:
     rows: int = 0  # rows written by this run
     peak_rss_mb: dict[str, float] = field(default_factory=dict)  # per shard, of the process that wrote it
     start_rss_mb: dict[str, float] = field(default_factory=dict)  # that process before its first shard
-
-
-def one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
 
 
 def list_shards(source: str | Path, suffixes: tuple[str, ...] = SHARD_SUFFIXES) -> list[Path]:
@@ -103,61 +69,23 @@ def map_fingerprint(map_dir: str | Path) -> str:
     return digest.hexdigest()
 
 
-def run_shard(shard: Path, target: Path, write: Callable[[Path, Path], int]) -> ShardOutcome:
-    """``write(shard, target)`` with its input stamped first; a bad shard becomes an outcome, not a crash."""
-    stat = shard.stat()
-    outcome = ShardOutcome(shard.name, input_size=stat.st_size, input_mtime_ns=stat.st_mtime_ns)
-    try:
-        outcome.rows = write(shard, target)
-        outcome.output_size = target.stat().st_size
-    except (DataError, ValueError, OSError) as err:
-        outcome.error = one_line(err)
-    outcome.peak_rss_mb = peak_rss_mb()
-    return outcome
-
-
-class ShardWorker:
-    """A worker: built once per process (or Ray actor), then called on batches of shard paths.
-
-    Subclasses load their model in ``__init__`` and write one shard in :meth:`write`; ``__call__`` is the
-    batch adapter both engines use (Ray Data's ``map_batches`` calls it with ``{"shard": paths}``).
-    """
-
-    output: Path
-
-    def write(self, shard: Path, target: Path) -> int:
-        raise NotImplementedError
-
-    def __call__(self, batch: Batch) -> Batch:
-        if not hasattr(self, "_start_rss_mb"):
-            self._start_rss_mb = peak_rss_mb("VmRSS")
-        outcomes = [run_shard(Path(str(s)), self.output / Path(str(s)).name, self.write) for s in batch["shard"]]
-        for outcome in outcomes:
-            outcome.start_rss_mb = self._start_rss_mb
-        return ShardOutcome.columns(outcomes)
-
-
 class ShardMapper(ShardWorker):
     """The map worker: loads the saved map once (per process or Ray actor), then maps shard after shard."""
 
     def __init__(self, *, map_dir: str, fingerprint: str, output: str, column: str = "embedding",
                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        self.map_dir, self.fingerprint = map_dir, fingerprint
+        self.output, self.column, self.chunk_size = Path(output), column, chunk_size
+
+    def load(self) -> None:
         from instructlin.mapping import InstructionMap
 
-        if map_fingerprint(map_dir) != fingerprint:
-            raise DataError(f"The map in {map_dir} changed while the run started; run it again.")
-        self.model = InstructionMap.load(map_dir)
-        self.output, self.column, self.chunk_size = Path(output), column, chunk_size
+        if map_fingerprint(self.map_dir) != self.fingerprint:
+            raise DataError(f"The map in {self.map_dir} changed after the run started; run it again.")
+        self.model = InstructionMap.load(self.map_dir)
 
     def write(self, shard: Path, target: Path) -> int:
         return map_file(self.model, shard, target, column=self.column, chunk_size=self.chunk_size)
-
-
-def run_local(worker: Callable[[Batch], Batch], shards: Iterable[Path]) -> Iterator[ShardOutcome]:
-    """The local engine: one worker in this process, shard after shard."""
-    for shard in shards:
-        row = {key: values[0] for key, values in worker({"shard": np.array([str(shard)])}).items()}
-        yield ShardOutcome.from_row(row)
 
 
 class ShardRun:
@@ -169,7 +97,7 @@ class ShardRun:
         self.output = Path(output).resolve()
         if self.output.exists() and not self.output.is_dir():
             raise DataError(f"--output {self.output} is a file; shards are written into a folder.")
-        if any(self.output.resolve() == s.parent.resolve() for s in self.shards):
+        if any(self.output == s.parent.resolve() for s in self.shards):
             raise DataError(f"The output folder {self.output} holds the input shards; write to another folder.")
         self.fingerprint, self.what = fingerprint, what
         self.output.mkdir(parents=True, exist_ok=True)

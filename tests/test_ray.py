@@ -189,3 +189,17 @@ def test_ray_encodes_text_shards_as_the_single_process_engine_does(local_ray, tm
     provenance = json.loads(pq.read_schema(tmp_path / "ray" / "part-3.parquet").metadata[PROVENANCE_KEY])
     assert provenance["instruction"] == INSTRUCTION and provenance["device"] == "cpu"
 
+
+
+def test_a_worker_that_cannot_load_its_encoder_names_the_reason_in_one_line(local_ray, tmp_path):
+    """An actor whose encoder is not on its node reports that for its shards, not as a dead actor."""
+    from instructlin.embed_shards import embed_shards
+    from tests.test_embed_shards import text_shards
+
+    text_shards(tmp_path / "texts", n_texts=6, n_shards=2)
+    with pytest.raises(DataError, match=r"Shard part-0.parquet: the worker could not start: .*nobody/no-such-model")\
+            as caught:
+        embed_shards(tmp_path / "texts", tmp_path / "vectors", encoder="nobody/no-such-model", engine="ray",
+                     concurrency=1)
+    assert "\n" not in str(caught.value) and "part-1.parquet" in str(caught.value)
+    assert not list((tmp_path / "vectors").glob("*.parquet"))
