@@ -9,14 +9,12 @@ import numpy as np
 
 from instructlin.arrays import write_sidecar
 from instructlin.atomic import atomic_write
-from instructlin.cli_map import is_shard_source
+from instructlin.cli_map import is_shard_source, shard_progress, shard_summary
 from instructlin.data import DataError
 
 
 def save_npy(path: str, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` (a .npy name) atomically."""
-    if not path.endswith(".npy"):
-        raise DataError(f"--output {path!r} must end in .npy (embeddings are written as a NumPy array).")
+    """Write ``array`` to ``path`` (a .npy name, checked before encoding) atomically."""
     atomic_write(Path(path), lambda tmp: np.save(tmp, array, allow_pickle=False))  # tmp ends in .npy
 
 
@@ -60,14 +58,9 @@ def _embed_shards(args: argparse.Namespace) -> None:
     """Every Parquet text shard of ``--data`` to a same-named shard of vectors in the ``--output`` folder."""
     from instructlin.embed_shards import embed_shards
 
-    def progress(name: str, done: int, total: int, status: str) -> None:
-        if not args.quiet:
-            print(f"shard {done}/{total}: {name} {status}", flush=True)
-
     report = embed_shards(args.data, args.output, encoder=args.encoder, instruction=(args.instructions or [None])[0],
                           instruction_template=args.instruction_template, max_seq_length=args.max_seq_length,
                           device=args.device, text_column=args.text_column, batch_size=args.batch_size,
                           engine=args.engine, address=args.address, concurrency=args.concurrency,
-                          progress=progress)
-    print(f"encoded {report.rows} texts in {len(report.mapped)} shards to {args.output}"
-          f"{f'; {len(report.skipped)} already complete, skipped' if report.skipped else ''}")
+                          progress=shard_progress(args.quiet))
+    print(shard_summary(report, "encoded", "texts", args.output))

@@ -25,6 +25,22 @@ def is_shard_source(text: str) -> bool:
     return Path(text).is_dir() or glob.has_magic(text)
 
 
+def shard_progress(quiet: bool):
+    """The progress hook of a sharded run: one line per shard (written, skipped or failed), or nothing."""
+
+    def progress(name: str, done: int, total: int, status: str) -> None:
+        if not quiet:
+            print(f"shard {done}/{total}: {name} {status}", flush=True)
+
+    return progress
+
+
+def shard_summary(report, verb: str, unit: str, output: str) -> str:
+    """The closing line of a sharded run, e.g. ``mapped 288 rows in 3 shards to out/; 1 already complete``."""
+    skipped = f"; {len(report.skipped)} already complete, skipped" if report.skipped else ""
+    return f"{verb} {report.rows} {unit} in {len(report.mapped)} shards to {output}{skipped}"
+
+
 def cmd_map(args: argparse.Namespace) -> None:
     from instructlin.mapping import InstructionMap
     from instructlin.shards import check_engine
@@ -67,11 +83,7 @@ def _map_shards(args: argparse.Namespace, model) -> None:
 
     model.check_compatible(encoder_id=declared_encoder(args.encoder_id, *list_shards(args.input)))
 
-    def progress(name: str, done: int, total: int, status: str) -> None:
-        if not args.quiet:
-            print(f"shard {done}/{total}: {name} {status}", flush=True)
-
     report = map_shards(args.map_path, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
-                        engine=args.engine, address=args.address, concurrency=args.concurrency, progress=progress)
-    print(f"mapped {report.rows} rows in {len(report.mapped)} shards to {args.output}"
-          f"{f'; {len(report.skipped)} already complete, skipped' if report.skipped else ''}")
+                        engine=args.engine, address=args.address, concurrency=args.concurrency,
+                        progress=shard_progress(args.quiet))
+    print(shard_summary(report, "mapped", "rows", args.output))

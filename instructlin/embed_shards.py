@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from instructlin import arrow_lists
 from instructlin.arrays import PARQUET_ENCODER_KEY
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
@@ -87,8 +88,7 @@ def encode_file(encoder: Any, source: Path, target: Path, *, text_column: str = 
                     row = done + texts.index(None)
                     raise DataError(f"{source.name} row {row} has no text (null); drop or fill it first.")
                 vectors = encoder.encode(texts, instruction=instruction, batch_size=batch_size)
-                flat = pa.array(vectors.reshape(-1))
-                columns = [batch.column(n) for n in keep] + [pa.FixedSizeListArray.from_arrays(flat, encoder.dim)]
+                columns = [batch.column(n) for n in keep] + [arrow_lists.list_array(vectors, vector_type)]
                 writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=out_schema))
                 done += batch.num_rows
             if not done:  # an empty shard still gives a valid file, with its schema

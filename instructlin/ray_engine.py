@@ -44,9 +44,9 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
 
 
 @contextmanager
-def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Any]:
+def ray_session(address: str | None = None) -> Iterator[Any]:
     """A connected Ray: the one already running in this process, else the cluster at ``address``, else a
-    local one (``num_cpus`` caps it; default all CPUs). A Ray started here is shut down on the way out."""
+    local one on every CPU. A Ray started here is shut down on the way out."""
     ray = require("ray", purpose="--engine ray")
     require("ray.data", purpose="--engine ray")
     levels = {name: logging.getLogger(name).level for name in _RAY_LOGGERS}
@@ -58,7 +58,7 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
             if address:
                 check_reachable(address)
             try:
-                ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
+                ray.init(address=address, include_dashboard=False,
                          log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
