@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from instructlin import overlap
+
 ALIGN = 4096  # a multiple of every common logical block size (512, 4096)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
@@ -167,12 +169,19 @@ def _pread_all(fd: int, into: memoryview, position: int, needed: int, direct: bo
 
 
 class AlignedSink:
-    """A write-only file object for writers that emit small pieces (Parquet): they are gathered into one
-    page-aligned buffer that goes out with direct writes when full; the tail is written at close."""
+    """A write-only file object for writers that emit small pieces (Parquet): they are gathered into
+    page-aligned buffers that a thread writes out directly when full, while the writer encodes the next
+    ones (so the encoder never waits for the disk); the tail is written at close."""
 
     def __init__(self, path: str, size: int = 8 << 20) -> None:
         self._out = DirectOutput(path)
-        self._buffer = aligned_empty((1, size), np.uint8)[0]
+        try:
+            self._writer = overlap.BufferWriter(self._out, (size, 1),
+                                                allocate=lambda shape: aligned_empty(shape, np.uint8))
+        except BaseException:
+            self._out.close()
+            raise
+        self._buffer = self._writer.buffer().reshape(-1)
         self._used = self._position = 0
         self.closed = False
 
@@ -185,8 +194,9 @@ class AlignedSink:
             self._used += step
             done += step
             if self._used == len(self._buffer):
-                self._out.write_all(self._buffer)
-                self._used = 0
+                full, self._used = self._buffer, 0  # nothing left to write at close if the next step fails
+                self._writer.submit(full.reshape(-1, 1), len(full))
+                self._buffer = self._writer.buffer().reshape(-1)
         self._position += done
         return done
 
@@ -197,19 +207,22 @@ class AlignedSink:
         return True
 
     def flush(self) -> None:
-        """Nothing: the buffer is written when full and at close (flushing early would break alignment)."""
+        """Nothing: buffers are written when full and at close (flushing early would break alignment)."""
 
     def __enter__(self) -> AlignedSink:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(check=kind is None)
 
-    def close(self) -> None:
+    def close(self, *, check: bool = True) -> None:
+        """Write the tail and wait for every queued write; with ``check``, raise a write's error (a full
+        disk, say), else only finish (the caller is already failing)."""
         if not self.closed:
+            self.closed = True
             try:
                 if self._used:
-                    self._out.write_all(self._buffer[: self._used])
+                    self._writer.submit(self._buffer.reshape(-1, 1), self._used)
+                self._writer.finish(check=check)
             finally:
                 self._out.close()
-                self.closed = True

@@ -209,6 +209,77 @@ def test_parquet_keeps_list_type_and_other_columns(model, tmp_path, name):
     np.testing.assert_allclose(vectors, expected(model, X), rtol=1e-5, atol=1e-5)
 
 
+def test_parquet_output_buffers_are_not_reused_while_the_writer_still_holds_one(model, tmp_path, monkeypatch):
+    """Mapped blocks take turns in three buffers; a writer thread that lags must still see its own rows."""
+    import time
+
+    X = np.random.default_rng(6).normal(size=(40, D)).astype(np.float32)
+    parquet_of(tmp_path / "in.parquet", X)
+    real = pq.ParquetWriter.write_batch
+
+    def lagging(self, batch, *args, **kwargs):
+        time.sleep(0.02)  # the map runs ahead until the queue stops it
+        return real(self, batch, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_batch", lagging)
+    assert map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=4) == 40
+    out = pq.read_table(tmp_path / "out.parquet")
+    vectors = np.stack(out.column("embedding").to_numpy(zero_copy_only=False))
+    np.testing.assert_allclose(vectors, expected(model, X), rtol=1e-5, atol=1e-5)
+
+
+def test_halves_map_a_block_in_two_threads_and_raise_the_helpers_error():
+    x = np.arange(14, dtype=np.float32).reshape(7, 2)
+    with overlap.Halves() as halves:
+        out = halves(lambda a, o: np.multiply(a, 2, out=o), x, np.empty_like(x))
+        np.testing.assert_array_equal(out, 2 * x)
+
+        def fails_on_the_second_half(a, o):
+            if a[0, 0] >= 6:
+                raise OSError(errno.EIO, "bad block")
+            o[:] = a
+
+        with pytest.raises(OSError, match="bad block"):
+            halves(fails_on_the_second_half, x, np.empty_like(x))
+
+
+def test_blas_leaves_the_parquet_codec_a_core_and_is_restored_after(model, tmp_path):
+    """Idle OpenBLAS threads spin: while Parquet is mapped, each half of a block gets half the cores the
+    reader and writer leave (one thread on 2 cores), and the setting is restored afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+
+    before = blas_threads()
+    if not before:
+        pytest.skip("numpy reports no BLAS library to threadpoolctl")
+    parquet_of(tmp_path / "in.parquet", np.ones((20, D), np.float32))
+    during: list[list[int]] = []
+    map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8,
+             progress=lambda done, total: during.append(blas_threads()))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    limit = min(min(before), max(1, (cores - 2) // 2))
+    assert during and all(threads == [limit] * len(before) for threads in during), during
+    assert blas_threads() == before
+
+
+def test_the_parquet_map_never_raises_a_lower_blas_setting(model, tmp_path, monkeypatch):
+    """A Ray actor runs BLAS on one thread (Ray sets OMP_NUM_THREADS): the map must not give it more,
+    even on a node whose many cores would allow more."""
+    from instructlin import streaming
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.setattr(streaming, "blas_threads_per_half", lambda: 4)
+    parquet_of(tmp_path / "in.parquet", np.ones((20, D), np.float32))
+    seen: list[int] = []
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8,
+                 progress=lambda done, total: seen.extend(
+                     p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"))
+    assert seen and set(seen) == {1}
+
+
 def test_parquet_with_no_rows_gives_a_valid_empty_parquet(model, tmp_path):
     parquet_of(tmp_path / "in.parquet", np.zeros((0, D), np.float32))
     assert map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet") == 0
@@ -604,6 +675,29 @@ def test_aligned_sink_writes_exactly_the_pieces_it_was_given(tmp_path):
             assert sink.write(piece) == len(piece)
         assert sink.tell() == sum(map(len, pieces))
     assert target.read_bytes() == b"".join(pieces)
+
+
+def test_aligned_sink_raises_the_error_of_a_write_made_by_its_thread(tmp_path, monkeypatch):
+    """Full buffers go out from a thread: a full disk there must reach the writer, and the thread end."""
+    from instructlin import direct_io
+
+    target = tmp_path / "out.bin"
+    target.touch()
+    calls, real_write = [], os.write
+
+    def write(fd, data):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(direct_io.os, "write", write)
+    with pytest.raises(OSError) as raised:
+        with direct_io.AlignedSink(str(target), size=ALIGN) as sink:
+            for _ in range(20):
+                sink.write(b"x" * ALIGN)
+    assert raised.value.errno == errno.ENOSPC and len(calls) <= 4
+    assert not any(t.name == "instructlin-writer" for t in threading.enumerate())
 
 
 def test_direct_reads_and_writes_refused_after_open_fall_back_to_ordinary_io(map_dir, tmp_path, monkeypatch):
