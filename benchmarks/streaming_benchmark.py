@@ -34,9 +34,12 @@ KINDS = ("gemm", "npy", "parquet")
 
 def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) -> dict:
     """One timed run in this (fresh) process: the in-memory GEMM reference or map_file on a file."""
+    from instructlin.arrow_memory import keep_freed_pages
     from instructlin.mapping import InstructionMap
     from instructlin.streaming import _Affine, map_file
 
+    if kind == "parquet":
+        keep_freed_pages()  # as `instructlin map` does for Parquet (a process-wide choice, so not map_file's)
     model = InstructionMap.load(map_dir)
     baseline = peak_rss_mb()
     if kind == "gemm":
@@ -131,9 +134,10 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
         f"- machine: {platform.platform()}, {cores} CPU cores, numpy {np.__version__}; load average "
         f"{load[0]:.1f} before the runs{busy}, {load[1]:.1f} at the end (the runs' own load)",
         f"- date: {datetime.date.today().isoformat()}; wall time {wall:.0f} s",
-        f"- input: {args.rows:,} x {args.dim} float32 ({size_mb:,.0f} MB), freshly written, so read from the page "
-        "cache, written to the local disk after an os.sync(); Parquet: list<float> column plus an int64 id, snappy. "
-        "Each run in its own subprocess; "
+        f"- input: {args.rows:,} x {args.dim} float32 ({size_mb:,.0f} MB), freshly written; .npy is read with direct "
+        "I/O (from the disk), Parquet through the page cache; outputs go to the local disk after an os.sync(); "
+        "Parquet: list<float> column plus an int64 id, snappy, with Arrow's allocator as `instructlin map` sets it "
+        "(instructlin.arrow_memory). Each run in its own subprocess; "
         f"medians of {args.repeats}. Parquet / .npy rate: {rate['parquet'] / rate['npy']:.0%}.",
         "", "| run | rows/s | vs GEMM | peak RSS, MB | RSS before mapping, MB |", "|---|---|---|---|---|",
         *rows, "", targets(rate, runs), "", END])

@@ -7,6 +7,7 @@ import glob
 from pathlib import Path
 
 from instructlin.arrays import input_encoder
+from instructlin.arrow_memory import keep_freed_pages
 from instructlin.data import DataError
 
 
@@ -47,6 +48,8 @@ def cmd_map(args: argparse.Namespace) -> None:
 
     check_engine(args.engine, args.address)
     model = InstructionMap.load(args.map_path)
+    if is_shard_source(args.input) or Path(args.input).suffix == ".parquet":
+        keep_freed_pages()  # this process is the command's own: Parquet maps 5-10 % faster (arrow_memory)
     if is_shard_source(args.input):
         _map_shards(args, model)
         return

@@ -193,16 +193,17 @@ def blas_threads_per_half() -> int:
 
 
 @contextmanager
-def blas_beside_io() -> Iterator[None]:
+def blas_beside_io() -> Iterator[bool]:
     """BLAS limited to :func:`blas_threads_per_half` while Parquet is mapped: the codec threads need cores
     of their own, and idle OpenBLAS threads spin instead of yielding them (measured at 2,000,000 x 384
-    on 2 cores: 2 BLAS threads made the whole map 10-20 % slower). It never raises a lower setting (a Ray
-    actor's one thread, say). The limit is process-wide while it holds, as BLAS has no per-thread setting."""
+    on 2 cores: 2 BLAS threads made the whole map 10-20 % slower). Yields whether to split blocks into
+    halves: not where BLAS was already held to one thread, as in a Ray actor (Ray sets OMP_NUM_THREADS),
+    whose setting is never raised. The limit is process-wide while it holds (BLAS has no per-thread one)."""
     from threadpoolctl import threadpool_info, threadpool_limits
 
     now = min((pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"), default=1)
     with threadpool_limits(limits=min(now, blas_threads_per_half()), user_api="blas"):
-        yield
+        yield now > 1
 
 
 def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk_size: int,
@@ -238,7 +239,7 @@ def _map_parquet(affine: _Affine, source: Path, target: Path, column: str, chunk
         with sink, pq.ParquetWriter(pa.PythonFile(sink, mode="w"), out_schema, use_dictionary=others,
                                     write_statistics=others, compression=compression,
                                     write_batch_size=PARQUET_WRITE_BATCH) as writer, \
-                overlap.WriteBehind() as behind, overlap.Halves() as halves, blas_beside_io():
+                overlap.WriteBehind() as behind, blas_beside_io() as split, overlap.Halves(split) as halves:
             # use_threads=False: the read-ahead thread decodes, not a pool competing with the map for cores.
             batches = reader.iter_batches(batch_size=batch_rows, use_threads=False)
             turn = 0

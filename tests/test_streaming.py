@@ -256,12 +256,18 @@ def test_blas_leaves_the_parquet_codec_a_core_and_is_restored_after(model, tmp_p
         pytest.skip("numpy reports no BLAS library to threadpoolctl")
     parquet_of(tmp_path / "in.parquet", np.ones((20, D), np.float32))
     during: list[list[int]] = []
-    map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8,
-             progress=lambda done, total: during.append(blas_threads()))
+    helpers: list[str] = []
+
+    def progress(done, total):
+        during.append(blas_threads())
+        helpers.extend(t.name for t in threading.enumerate() if t.name.startswith("instructlin-map"))
+
+    map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8, progress=progress)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     limit = min(min(before), max(1, (cores - 2) // 2))
     assert during and all(threads == [limit] * len(before) for threads in during), during
     assert blas_threads() == before
+    assert bool(helpers) == (min(before) > 1)  # halves of each block mapped at once where BLAS had 2+ threads
 
 
 def test_the_parquet_map_never_raises_a_lower_blas_setting(model, tmp_path, monkeypatch):
@@ -273,11 +279,16 @@ def test_the_parquet_map_never_raises_a_lower_blas_setting(model, tmp_path, monk
     monkeypatch.setattr(streaming, "blas_threads_per_half", lambda: 4)
     parquet_of(tmp_path / "in.parquet", np.ones((20, D), np.float32))
     seen: list[int] = []
+    helpers: list[str] = []
+
+    def progress(done, total):
+        seen.extend(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
+        helpers.extend(t.name for t in threading.enumerate() if t.name.startswith("instructlin-map"))
+
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-        map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8,
-                 progress=lambda done, total: seen.extend(
-                     p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"))
+        map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8, progress=progress)
     assert seen and set(seen) == {1}
+    assert helpers == []  # held to one core: blocks are mapped whole, no second mapping thread
 
 
 def test_parquet_with_no_rows_gives_a_valid_empty_parquet(model, tmp_path):
