@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 from instructlin import atomic, overlap
 from instructlin.atomic import TEMP_PREFIX, atomic_write, remove_stale_temps, temp_name
@@ -243,18 +244,14 @@ def test_halves_map_a_block_in_two_threads_and_raise_the_helpers_error():
             halves(fails_on_the_second_half, x, np.empty_like(x))
 
 
-def test_blas_leaves_the_parquet_codec_a_core_and_is_restored_after(model, tmp_path):
-    """Idle OpenBLAS threads spin: while Parquet is mapped, each half of a block gets half the cores the
-    reader and writer leave (one thread on 2 cores), and the setting is restored afterwards."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+def blas_threads() -> list[int]:
+    """The thread count of each BLAS library numpy (and anything else loaded) uses."""
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
 
-    def blas_threads() -> list[int]:
-        return [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
 
-    before = blas_threads()
-    if not before:
-        pytest.skip("numpy reports no BLAS library to threadpoolctl")
-    parquet_of(tmp_path / "in.parquet", np.ones((20, D), np.float32))
+def map_watching_threads(model, folder: Path) -> tuple[list[list[int]], list[str]]:
+    """Map a small Parquet file; per block, the BLAS thread counts and the names of helper map threads."""
+    parquet_of(folder / "in.parquet", np.ones((20, D), np.float32))
     during: list[list[int]] = []
     helpers: list[str] = []
 
@@ -262,7 +259,17 @@ def test_blas_leaves_the_parquet_codec_a_core_and_is_restored_after(model, tmp_p
         during.append(blas_threads())
         helpers.extend(t.name for t in threading.enumerate() if t.name.startswith("instructlin-map"))
 
-    map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8, progress=progress)
+    map_file(model, folder / "in.parquet", folder / "out.parquet", chunk_size=8, progress=progress)
+    return during, helpers
+
+
+def test_blas_leaves_the_parquet_codec_a_core_and_is_restored_after(model, tmp_path):
+    """Idle OpenBLAS threads spin: while Parquet is mapped, each half of a block gets half the cores the
+    reader and writer leave (one thread on 2 cores), and the setting is restored afterwards."""
+    before = blas_threads()
+    if not before:
+        pytest.skip("numpy reports no BLAS library to threadpoolctl")
+    during, helpers = map_watching_threads(model, tmp_path)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     limit = min(min(before), max(1, (cores - 2) // 2))
     assert during and all(threads == [limit] * len(before) for threads in during), during
@@ -275,19 +282,10 @@ def test_the_parquet_map_never_raises_a_lower_blas_setting(model, tmp_path, monk
     even on a node whose many cores would allow more."""
     from instructlin import streaming
 
-    threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.setattr(streaming, "blas_threads_per_half", lambda: 4)
-    parquet_of(tmp_path / "in.parquet", np.ones((20, D), np.float32))
-    seen: list[int] = []
-    helpers: list[str] = []
-
-    def progress(done, total):
-        seen.extend(p["num_threads"] for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas")
-        helpers.extend(t.name for t in threading.enumerate() if t.name.startswith("instructlin-map"))
-
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-        map_file(model, tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_size=8, progress=progress)
-    assert seen and set(seen) == {1}
+        during, helpers = map_watching_threads(model, tmp_path)
+    assert during and {n for threads in during for n in threads} == {1}
     assert helpers == []  # held to one core: blocks are mapped whole, no second mapping thread
 
 
