@@ -5,7 +5,8 @@ Mapping Parquet allocates and frees tens of MB per batch across three threads. A
 those pages back to the kernel, which must zero fresh ones for the next batch. Measured at 2,000,000 x
 384 on 2 cores: 1.5-2.4 s of system time against 0.6-1.0 s with jemalloc keeping freed pages for its
 upstream default of 10 s, and a 5-10 % slower map. The choice is process-wide, so only entry points that
-own their process make it (``instructlin map``, shard workers, the benchmarks), never library functions.
+own their process make it (``instructlin map`` and the streaming benchmark), never library functions;
+Ray shard workers keep Arrow's default.
 """
 
 from __future__ import annotations
