@@ -57,7 +57,9 @@ METHODS = (
     ("auto, cosine CV", "auto", (("criterion", "cosine"),)),
     ("pca-ridge", "pca-ridge", ()),
     ("reduced-rank", "reduced-rank", ()),
-    ("ridge, identity, cosine CV (old default)", "ridge", (("prior", "identity"), ("criterion", "cosine"))),
+    ("pca-ridge, zero prior, neighbours CV (last default)", "pca-ridge",
+     (("prior", "zero"), ("criterion", "neighbours"))),
+    ("ridge, identity, cosine CV (first default)", "ridge", (("prior", "identity"), ("criterion", "cosine"))),
     ("procrustes", "procrustes", ()),
     ("sgd", "sgd", ()),
 )

@@ -32,15 +32,17 @@ class MapMethod(Choice):
 
 
 class Prior(Choice):
-    """What ridge shrinks the matrix toward: the identity (residual form) or zero."""
+    """What ridge shrinks the matrix toward: the identity (residual form), a fitted multiple of it, or zero."""
 
     IDENTITY = "identity"
+    SCALED = "scaled"  # c * identity, c the teacher's least-squares scale on the base outside the learned features
     ZERO = "zero"
 
 
 class Criterion(Choice):
     """What the CV maximises over out-of-fold predictions."""
 
+    PROFILE = "profile"  # each held-out row's cosines to the teacher rows, against the teacher's own: a stand-in
     NEIGHBOURS = "neighbours"  # kNN (k=10) agreement with the teacher: what clustering sees
     COSINE = "cosine"  # mean row cosine with the teacher: fidelity of each vector
 

@@ -31,18 +31,21 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     """Learns ``Y_instructed ~ X_base @ W + b`` from a few paired embeddings, then maps the rest.
 
     ``method``:
-    - ``auto`` (default): chooses method, prior, alpha and size by k-fold CV on the pairs alone
-      (ridge or pca-ridge toward zero; with under 20 pairs, ridge toward the identity, which keeps the
-      base's clusters where a few pairs cannot replace them);
-    - ``ridge``: closed-form ridge shrunk toward ``prior`` (``identity``: learn the residual, or ``zero``);
+    - ``auto`` (default): pca-ridge shrunk toward a fitted multiple of the identity (``prior="scaled"``),
+      its size and alpha chosen by k-fold CV on the pairs alone. The learned part carries what the
+      instruction changes in the base's main directions; the rest of each vector keeps its own detail at
+      the teacher's scale, so mapped vectors sit among the teacher's like re-encoded ones would;
+    - ``ridge``: closed-form ridge shrunk toward ``prior`` (``identity``: learn the residual, ``scaled``:
+      learn ``Y - cX``, or ``zero``);
     - ``reduced-rank``: ridge whose learned part has rank ``rank``;
     - ``pca-ridge``: ridge from the first ``n_components`` principal coordinates of the base
       embeddings; ``fit(..., X_unpaired=...)`` learns that basis from the whole corpus (no teacher);
     - ``procrustes``: orthogonal W plus bias; ``sgd``: ``nn.Linear`` with Adam.
 
     Any of ``alpha``, ``prior``, ``rank``, ``n_components`` left at ``"auto"`` is chosen by CV,
-    maximising ``criterion``: ``neighbours`` (kNN agreement of held-out predictions with the
-    teacher) or ``cosine``. No label is ever read. Fitted: ``coef_`` (d_out, d_in), ``intercept_``,
+    maximising ``criterion``: ``profile`` (each held-out prediction's cosines to the other teacher rows
+    against the teacher's own), ``neighbours`` (kNN agreement with the teacher) or ``cosine``. No label is
+    ever read. Fitted: ``coef_`` (d_out, d_in), ``intercept_``,
     ``method_``, ``prior_``, ``alpha_``, ``size_`` (rank or components), ``cv_results_``; every one
     is reset by each ``fit``. Output columns are named by ``get_feature_names_out`` (``instructionmap0``,
     ...), so ``set_output(transform="pandas")`` and pipelines work.
@@ -56,7 +59,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         prior: str = "auto",
         rank: int | str = "auto",
         n_components: int | str = "auto",
-        criterion: str = "neighbours",
+        criterion: str = "profile",
         alphas: tuple[float, ...] | None = None,
         cv: int = 5,
         epochs: int = 300,
@@ -128,8 +131,8 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _fit_closed_form(self, X: np.ndarray, Y: np.ndarray, method: MapMethod, X_unpaired: Any):
         if self.prior != "auto":
             Prior(self.prior)  # a clear error for a typo
-            if self.prior == Prior.IDENTITY:
-                _require_square(X, Y, "prior='identity'")
+            if self.prior in (Prior.IDENTITY, Prior.SCALED):
+                _require_square(X, Y, f"prior={self.prior!r}")
         basis = None
         if method in (MapMethod.AUTO, MapMethod.PCA_RIDGE):
             basis = self._basis(X, X_unpaired)
@@ -137,12 +140,14 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             method.value, prior=self.prior, alpha=self.alpha, rank=self.rank,
             n_components=self.n_components, alphas=self.alphas, n_train=X.shape[0],
             n_basis=0 if basis is None else len(basis.components), square=X.shape[1] == Y.shape[1],
-            criterion=Criterion(self.criterion).value,
+            folds=self.cv,
         )
         chosen = candidates[0]
         if len(candidates) > 1:
-            scores = cross_validate(X, Y, candidates, basis=basis, folds=self.cv, seed=self.random_state)
-            chosen = best(scores, Criterion(self.criterion)).candidate
+            criterion = Criterion(self.criterion)
+            scores = cross_validate(X, Y, candidates, basis=basis, folds=self.cv, seed=self.random_state,
+                                    with_neighbours=criterion is Criterion.NEIGHBOURS)
+            chosen = best(scores, criterion).candidate
             self.cv_results_ = [s.to_dict() for s in scores]
         W, b, self.alpha_ = solve(chosen.method, X, Y, prior=chosen.prior, alpha=chosen.alpha,
                                   size=chosen.size, basis=basis, relative_alpha=not chosen.absolute)

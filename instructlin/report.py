@@ -19,9 +19,28 @@ NA_NO_CLUSTERS = "n/a (V ≈ 0)"
 NA_NO_GAP = f"n/a (gap < {MIN_MEANINGFUL_GAP:g})"
 
 
+#: Retention above this is the map's vectors clustering tighter than the teacher's, not a better map.
+OVER_TIGHT_RETENTION = 1.05
+
+
+def over_tightening(retention: float | None) -> bool:
+    """True where retention is above ``OVER_TIGHT_RETENTION``: the copy clusters more tightly than the
+    original (its vectors crowd together), which reads as a flaw of the stand-in, never a win."""
+    return retention is not None and retention > OVER_TIGHT_RETENTION
+
+
 def retention_text(scores: AspectScores) -> str:
     """Retention as a percentage, or why it is n/a: the teacher's V-measure is about 0 (nothing to keep)."""
     return NA_NO_CLUSTERS if scores.retention is None else f"{scores.retention:.1%}"
+
+
+def over_tightening_note(scores: AspectScores) -> str | None:
+    """One sentence where retention is above 105 %, else None: a copy that clusters more tightly than
+    the original has crowded its vectors, it has not beaten the teacher."""
+    if not over_tightening(scores.retention):
+        return None
+    return (f"Retention {scores.retention:.1%} is over-tightening: the mapped vectors cluster more tightly than "
+            "the teacher's (they sit nearer their cluster centres), which is a flaw of a stand-in, not a better map.")
 
 
 def gap_closed_text(scores: AspectScores) -> str:
@@ -102,10 +121,13 @@ def experiment_record(result: ExperimentResult) -> dict[str, Any]:
         "knn10_overlap": {"base": main.knn_overlap_base, "mapped": main.knn_overlap_mapped},
         "knn_accuracy": main.knn_accuracy,
         "ndcg10": main.ndcg10,
+        "stand_in": main.stand_in.to_dict() if main.stand_in else None,
+        "over_tightening": over_tightening(own.retention),
         "per_instruction": [
             {"aspect": r.aspect, "instruction": r.instruction, "map": r.map.describe(),
              "v_measure": {a: s.to_dict() for a, s in r.scores.items()},
              "knn_accuracy": r.knn_accuracy, "ndcg10": r.ndcg10,
+             "stand_in": r.stand_in.to_dict() if r.stand_in else None,
              **({"splits": r.splits} if r.splits else {})}
             for r in result.instructions
         ],

@@ -2,8 +2,14 @@
 
 Every solver returns ``(W, b)`` with ``W`` of shape (d_in, d_out). The ridge family shares one
 form: features ``F`` (the base rows, or their coordinates in a PCA basis learned from unpaired
-base rows), a prior ``P`` (identity: learn the residual ``Y - X``; zero: learn ``Y``), a ridge
-penalty and an optional rank limit on the learned part.
+base rows), a prior ``P`` (identity: learn the residual ``Y - X``; scaled: learn ``Y - c X``; zero:
+learn ``Y``), a ridge penalty and an optional rank limit on the learned part.
+
+The scaled prior is what makes a map a stand-in for the teacher: the learned part only sees the few
+feature directions, so without a prior every other direction of the output collapses to the mean
+(mapped vectors crowd together); with the identity they keep the base's own spread, which the
+teacher does not have. ``c`` is the teacher's least-squares scale on the base rows' part outside
+the features, so the rest of each vector keeps the spread the teacher gives it.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ import numpy as np
 
 from instructlin.choices import Prior
 
-__all__ = ["PCABasis", "Prior", "RidgeProblem", "affine_from_features", "alpha_scale", "pca_basis",
-           "procrustes_solution"]
+__all__ = ["PCABasis", "Prior", "RidgeProblem", "affine_from_features", "alpha_scale", "complement_scale",
+           "pca_basis", "procrustes_solution"]
 
 
 @dataclass(frozen=True)
@@ -85,17 +91,24 @@ class RidgeProblem:
     Vt: np.ndarray
     UtR: np.ndarray  # U^T times the centred residual that the ridge part learns
     prior: Prior
+    scale: float = 0.0  # the multiple of the identity the prior keeps (1 identity, c scaled, 0 zero)
 
     @classmethod
-    def build(cls, F: np.ndarray, X: np.ndarray, Y: np.ndarray, prior: Prior) -> RidgeProblem:
+    def build(cls, F: np.ndarray, X: np.ndarray, Y: np.ndarray, prior: Prior,
+              components: np.ndarray | None = None) -> RidgeProblem:
+        """Factor one problem; ``components`` (k, d): the orthonormal directions ``F`` measures X along
+        (a PCA basis), whose complement sets the scaled prior's ``c``; None when ``F`` is X itself."""
         f_mean, x_mean, y_mean = F.mean(axis=0), X.mean(axis=0), Y.mean(axis=0)
-        target = Y - y_mean
-        if prior is Prior.IDENTITY:
-            target = target - (X - x_mean)
+        Xc, target = X - x_mean, Y - y_mean
         Fc = F - f_mean
+        scale = {Prior.IDENTITY: 1.0, Prior.ZERO: 0.0}.get(prior)
+        if scale is None:
+            scale = complement_scale(Xc, target, Fc if components is not None else None, components)
+        if scale:
+            target = target - scale * Xc
         s, Vt = _top_right_singular(Fc)
         Ut = (Vt @ Fc.T) / np.where(s > 0, s, 1.0)[:, None]  # U^T of the thin SVD of Fc
-        return cls(f_mean, x_mean, y_mean, s, Vt, Ut @ target, prior)
+        return cls(f_mean, x_mean, y_mean, s, Vt, Ut @ target, prior, float(scale))
 
     def _rank_projection(self, alpha: float, rank: int | None) -> np.ndarray | None:
         """With ``rank``: the top-r output directions of the fitted values (reduced-rank ridge)."""
@@ -123,7 +136,7 @@ class RidgeProblem:
         top = self._rank_projection(alpha, rank)
         if top is not None:
             learned = (learned @ top.T) @ top
-        prior = X - self.x_mean if self.prior is Prior.IDENTITY else 0.0
+        prior = self.scale * (X - self.x_mean) if self.scale else 0.0
         return self.y_mean + prior + learned
 
 
@@ -132,11 +145,23 @@ def affine_from_features(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fold features, prior and centring into one ``(W, b)`` acting on raw base rows."""
     W = basis.components[:k].T @ B if basis is not None else B.copy()
-    if problem.prior is Prior.IDENTITY:
-        W = W + np.eye(d_in)
+    if problem.scale:
+        W = W + problem.scale * np.eye(d_in)
     # predict(x) = y_mean + P(x - x_mean) + (f(x) - f_mean) B, and f is affine in x
     b = problem.y_mean - problem.x_mean @ W
     return W, b
+
+
+def complement_scale(Xc: np.ndarray, Yc: np.ndarray, Fc: np.ndarray | None,
+                     components: np.ndarray | None) -> float:
+    """Least-squares ``c`` in ``Yc ~ c * X_perp``: X_perp is centred ``Xc`` less its part along
+    ``components`` (whose coordinates are ``Fc``), or all of ``Xc``. No n x d residual is formed."""
+    total = float(np.einsum("ij,ij->", Xc, Xc))
+    cross, energy = float(np.einsum("ij,ij->", Xc, Yc)), total
+    if components is not None and Fc is not None:
+        cross -= float(np.einsum("ij,ij->", Fc, Yc @ components.T))
+        energy -= float(np.einsum("ij,ij->", Fc, Fc))
+    return cross / energy if energy > 1e-9 * max(total, 1e-300) else 0.0
 
 
 def procrustes_solution(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

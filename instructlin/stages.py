@@ -33,6 +33,7 @@ from instructlin.specs import (
     SplitSpec,
     TimingSpec,
 )
+from instructlin.standin import StandIn, stand_in
 from instructlin.timing import Timing
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class InstructionResult:
     ndcg10: dict[str, float] = field(default_factory=dict)
     timings: dict[str, Timing] = field(default_factory=dict)
     splits: dict[str, Any] = field(default_factory=dict)
+    stand_in: StandIn | None = None  # the map's vectors beside the teacher's own (instructlin.standin)
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,7 @@ def evaluate(
         knn_accuracy={k: knn_accuracy(v, own[test], instructed[train], own[train]) for k, v in views.items()},
         ndcg10={k: ndcg_at_k(v, own[test]) for k, v in views.items()},
         splits=_over_splits(spec, dataset, embeddings) if spec.n_splits > 1 else {},
+        stand_in=stand_in(B, mapped, Y, own[test], seed=spec.map.seed),
     )
 
 
@@ -257,11 +260,19 @@ def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddi
         fitted = fit_map(spec=map_spec, embeddings=embeddings, split=split)
         once = replace(spec, map=map_spec, n_splits=1)
         r = evaluate(spec=once, dataset=one_label, embeddings=embeddings, split=split, fitted=fitted)
-        own = r.scores[aspect]
-        rows.append((own.retention, own.gap_closed, r.cosine_mapped["mean"], r.map.describe()))
-    retention, gap, cosine, maps = zip(*rows, strict=True)
-    return {"n": len(seeds), "seeds": seeds, "retention": mean_sd(list(retention)),
-            "gap_closed": mean_sd(list(gap)), "cosine": mean_sd(list(cosine)), "maps": list(maps)}
+        own, si = r.scores[aspect], r.stand_in.to_dict()
+        rows.append({"retention": own.retention, "gap_closed": own.gap_closed, "cosine": r.cosine_mapped["mean"],
+                     **{key: si[key] for key in STAND_IN_SPLIT_KEYS}, "map": r.map.describe()})
+    out: dict[str, Any] = {"n": len(seeds), "seeds": seeds}
+    for key in ("retention", "gap_closed", "cosine", *STAND_IN_SPLIT_KEYS):
+        out[key] = mean_sd([row[key] for row in rows])
+    out["maps"] = [row["map"] for row in rows]
+    return out
+
+
+#: The stand-in measures that evaluate's repeated splits report as mean and sd.
+STAND_IN_SPLIT_KEYS = ("cosine_base", "recall10_base", "recall10_mapped", "mixed_share", "ndcg10_mixed",
+                       "ndcg10_teacher")
 
 
 def time_steps(

@@ -99,13 +99,14 @@ def library(minilm, tmp_path_factory):
 
 
 def assert_shows_scores(at: AppTest, result) -> None:
-    """The Train page's five metrics are this InstructionResult's numbers."""
+    """The Train page's metrics are this InstructionResult's numbers: clusters, then the stand-in measures."""
     own = result.scores[result.aspect]
-    assert_shows(metric(at, "Held-out cosine, base"), result.cosine_base["mean"], 4)
-    assert_shows(metric(at, "Held-out cosine, mapped"), result.cosine_mapped["mean"], 4)
-    assert_shows(metric(at, "10-NN overlap, mapped"), result.knn_overlap_mapped, 2)
     assert_shows(metric(at, "V-measure, mapped"), own.mapped.mean, 3)
     assert_shows(metric(at, "Retention"), own.retention, 1, scale=100)
+    si = result.stand_in
+    assert_shows(metric(at, "Cosine to the teacher"), si.cosine_mapped, 3)
+    assert_shows(metric(at, "Teacher's neighbours kept (recall@10)"), si.recall10_mapped, 2)
+    assert_shows(metric(at, "Teacher-encoded share, mixed index"), si.mixed_share, 2)
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +133,17 @@ def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemm
     assert_ok(at)
     assert not any("not instruction-tuned" in w.value for w in at.warning)  # no encoder on Home
     shown = home_metrics(at)
-    labels = ["V-measure, base", "V-measure, mapped", "V-measure, instructed", "Retention", "Gap closed"]
+    labels = ["V-measure, base", "V-measure, mapped", "V-measure, instructed", "Retention", "Gap closed",
+              "Cosine to the teacher", "Teacher's neighbours kept (recall@10)", "Teacher-encoded share, mixed index"]
     for block, aspect in enumerate(("location", "topic")):  # the strong effect first
         result = gemma_demo[aspect]
         own = result.primary.scores[aspect]
-        got = dict(shown[5 * block: 5 * block + 5])
+        got = dict(shown[8 * block: 8 * block + 8])
         assert list(got) == labels
+        si = result.primary.stand_in
+        assert got["Cosine to the teacher"] == f"{si.cosine_mapped:.3f}"
+        assert got["Teacher's neighbours kept (recall@10)"] == f"{si.recall10_mapped:.2f}"
+        assert got["Teacher-encoded share, mixed index"] == f"{si.mixed_share:.2f}"
         assert_shows(got["V-measure, base"], own.base.mean, 3)
         assert_shows(got["V-measure, mapped"], own.mapped.mean, 3)
         assert_shows(got["V-measure, instructed"], own.instructed.mean, 3)
@@ -194,8 +200,8 @@ def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "pack"))
     at = app("app.py")
     assert_ok(at)
-    location, topic = dict(home_metrics(at)[:5]), dict(home_metrics(at)[5:10])
-    assert location["Gap closed"] == NA_NO_GAP and location["Retention"].endswith("%")
+    location, topic = dict(home_metrics(at)[:8]), dict(home_metrics(at)[8:16])
+    assert location["Gap closed"] == NA_NO_GAP and "%" in location["Retention"]
     assert topic["Retention"] == NA_NO_CLUSTERS
     assert any("Odd teacher ignores this instruction" in i.value for i in at.info)
     assert any("Odd teacher did not follow this instruction" in w.value for w in at.warning)
@@ -317,7 +323,7 @@ def test_embeddings_page_unavailable_encoder_says_what_to_use(offline_hub):
 def test_train_page_ridge_metrics_and_downloads(library):
     at = app("pages/3_Train.py")
     assert_ok(at)
-    assert "Held-out cosine, mapped" in metric_labels(at)
+    assert "Cosine to the teacher" in metric_labels(at)
     expected = library()
     assert_shows_scores(at, expected.primary)  # the first instruction is the one selected
     assert f"{len(expected.train_idx)} texts to fit on, {len(expected.test_idx)} held out" in \

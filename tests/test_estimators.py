@@ -14,6 +14,7 @@ from instructlin.metrics import kmeans_v_measure
 from instructlin.sampling import select_train_rows, train_test_indices
 from instructlin.selection import Candidate, cross_validate, cv_repeats
 from instructlin.solvers import pca_basis
+from instructlin.standin import stand_in
 
 TEACHER = Path(__file__).resolve().parents[1] / "data" / "teacher"
 
@@ -55,9 +56,9 @@ def test_pca_ridge_uses_the_unpaired_base_rows():
     def v(model):
         return kmeans_v_measure(model.transform(X_test), f_test).mean
 
-    with_corpus = InstructionMap("pca-ridge", prior="zero").fit(X, Y, X_unpaired=unpaired)
-    pairs_only = InstructionMap("pca-ridge", prior="zero").fit(X, Y)
-    identity_ridge = InstructionMap("ridge", prior="identity").fit(X, Y)
+    with_corpus = InstructionMap("pca-ridge", prior="zero", criterion="neighbours").fit(X, Y, X_unpaired=unpaired)
+    pairs_only = InstructionMap("pca-ridge", prior="zero", criterion="neighbours").fit(X, Y)
+    identity_ridge = InstructionMap("ridge", prior="identity", criterion="neighbours").fit(X, Y)
     assert v(with_corpus) > 0.95
     assert v(with_corpus) > v(pairs_only) + 0.05
     assert v(with_corpus) > v(identity_ridge) + 0.05
@@ -96,9 +97,31 @@ def test_auto_carries_a_real_teachers_strong_location_effect():
     assert retention(auto) > 0.9
     old_default = InstructionMap("ridge", prior="identity", criterion="cosine")
     assert retention(auto) > retention(old_default) + 0.1
-    assert auto.prior_ == "zero" and {r["method"] for r in auto.cv_results_} == {"ridge", "pca-ridge"}
-    chosen = max(auto.cv_results_, key=lambda r: r["neighbours"])
+    assert auto.prior_ == "scaled" and {r["method"] for r in auto.cv_results_} == {"pca-ridge"}
+    chosen = max(auto.cv_results_, key=lambda r: r["profile"])
     assert (chosen["method"], chosen["size"]) == (auto.method_, auto.size_)
+
+
+def test_auto_is_a_stand_in_for_the_teachers_vectors():
+    """EmbeddingGemma location, 58 pairs: the default map's vectors sit among the teacher's like its
+    own (closer than the base by cosine and the teacher's neighbours, mixing fairly in a half-mapped
+    index), where the zero-prior pca-ridge of the last default crowded them out."""
+    demo = load_demo()
+    base, teacher = _gemma("location")
+    train, test = train_test_indices(demo, train_size=0.2, seed=42)
+    labels = demo.labels["location"][test]
+
+    def measures(model):
+        model.fit(base[train], teacher[train], X_unpaired=base)
+        return stand_in(base[test], model.transform(base[test]), teacher[test], labels)
+
+    auto = measures(InstructionMap())
+    assert auto.cosine_mapped >= 0.95 > auto.cosine_base
+    assert auto.recall10_mapped > auto.recall10_base + 0.04
+    assert 0.4 <= auto.mixed_share <= 0.6
+    assert auto.ndcg10_mixed >= 0.97 * auto.ndcg10_teacher
+    last = measures(InstructionMap("pca-ridge", prior="zero", criterion="neighbours"))
+    assert last.mixed_share < 0.25 and last.recall10_mapped < last.recall10_base
 
 
 def test_auto_keeps_the_teachers_clusters_from_32_diverse_pairs():
@@ -159,8 +182,8 @@ def test_cv_scores_are_the_same_in_the_compressed_output_space():
 
 
 def test_auto_keeps_the_base_clusters_when_pairs_are_too_few_to_replace_them():
-    """8 teacher pairs: auto fits ridge toward the identity, and keeps more of EmbeddingGemma's location
-    V-measure than a zero-prior map, which spans only 8 teacher rows."""
+    """8 teacher pairs: auto's scaled prior keeps each vector's own detail, so it keeps more of
+    EmbeddingGemma's location V-measure than a zero-prior map, which spans only 8 teacher rows."""
     demo = load_demo()
     base, teacher = _gemma("location")
     labels = demo.labels["location"]
@@ -170,7 +193,7 @@ def test_auto_keeps_the_base_clusters_when_pairs_are_too_few_to_replace_them():
         train, test = select_train_rows(one, base, train_size=8, selection="random", seed=seed)
         v_teacher = kmeans_v_measure(teacher[test], labels[test], n_seeds=5).mean
         model = InstructionMap(random_state=seed).fit(base[train], teacher[train], X_unpaired=base)
-        assert (model.method_, model.prior_) == ("ridge", "identity")
+        assert (model.method_, model.prior_) == ("pca-ridge", "scaled")
         auto.append(kmeans_v_measure(model.transform(base[test]), labels[test], n_seeds=5).mean / v_teacher)
         forced = InstructionMap(prior="zero", random_state=seed).fit(base[train], teacher[train], X_unpaired=base)
         zero.append(kmeans_v_measure(forced.transform(base[test]), labels[test], n_seeds=5).mean / v_teacher)

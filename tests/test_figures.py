@@ -107,12 +107,16 @@ def test_training_curves_and_data_figures():
     cv = [{"method": "ridge", "prior": "zero", "alpha": 0.1, "size": None, "neighbours": 0.5, "cosine": 0.9},
           {"method": "pca-ridge", "prior": "zero", "alpha": 1.0, "size": 16, "neighbours": 0.7, "cosine": 0.8},
           {"method": "ridge", "prior": "identity", "alpha": 3.0, "size": None, "neighbours": 0.6, "cosine": 0.95}]
-    tradeoff = figures.cv_tradeoff(cv, "pca-ridge k=16")
+    tradeoff = figures.cv_tradeoff(cv, "pca-ridge k=16", "neighbours")
     assert len(tradeoff.data) == 3 and tradeoff.data[-1].y == (0.7,)  # the chosen star: best 10-NN
     assert tradeoff.data[-1].x == (0.8,) and tradeoff.data[-1].name == "chosen: pca-ridge k=16"
     ridge = next(t for t in tradeoff.data if t.name == "ridge")
     assert ridge.x == (0.9, 0.95) and ridge.y == (0.5, 0.6)
     assert list(ridge.text) == ["ridge prior=zero alpha=0.1", "ridge prior=identity alpha=3"]
+    profile = [{**r, "profile": p} for r, p in zip(cv, (0.80, 0.75, 0.85), strict=True)]
+    by_profile = figures.cv_tradeoff(profile, "ridge alpha=3")  # the default criterion
+    assert by_profile.data[-1].y == (0.85,) and by_profile.data[-1].x == (0.95,)
+    assert by_profile.layout.yaxis.title.text == figures.CV_SCORE_TITLES["profile"]
     curve = figures.learning_curve([
         {"selection": "random", "n_train": 32, "retention": 0.8, "retention_sd": 0.1},
         {"selection": "random", "n_train": 16, "retention": 0.6, "retention_sd": 0.05},

@@ -52,3 +52,19 @@ def test_no_clusters_when_the_vectors_say_nothing_of_the_labels(gemma):
     scores = aspect_scores(shuffled, shuffled, shuffled, data.labels["location"], aspect="location", n_seeds=3)
     assert scores.instructed.mean < 0.05
     assert retention_text(scores) == NA_NO_CLUSTERS and gap_closed_text(scores) == NA_NO_CLUSTERS
+
+
+def test_retention_above_105_percent_is_called_over_tightening(gemma):
+    """A copy pulled toward its cluster centres out-clusters the teacher: that is flagged, not praised."""
+    from instructlin.report import over_tightening, over_tightening_note
+
+    data, _, teacher = gemma
+    labels = data.labels["location"]
+    Y = teacher["location"]
+    centres = {c: Y[labels == c].mean(axis=0) for c in np.unique(labels)}
+    tight = np.stack([0.3 * y + 0.7 * centres[c] for y, c in zip(Y, labels, strict=True)])
+    scores = aspect_scores(Y, tight, Y, labels, aspect="location")
+    assert scores.retention > 1.05 and over_tightening(scores.retention)
+    assert "over-tightening" in over_tightening_note(scores)
+    honest = aspect_scores(Y, Y, Y, labels, aspect="location")
+    assert not over_tightening(honest.retention) and over_tightening_note(honest) is None

@@ -123,7 +123,7 @@ def test_fit_with_a_bad_method_lists_the_methods():
     with pytest.raises(ValueError, match="lasso") as err:
         InstructionMap(method="lasso").fit(X, Y)
     assert all(method.value in str(err.value) for method in MapMethod), str(err.value)
-    with pytest.raises(ValueError, match="prior='ones' is invalid; it must be one of auto, identity, zero"):
+    with pytest.raises(ValueError, match="prior='ones' is invalid; it must be one of auto, identity, scaled, zero"):
         InstructionMap(prior="ones").fit(X, Y)
 
 

@@ -78,27 +78,33 @@ def training_curves(history: Sequence[Mapping[str, float]]) -> go.Figure:
     return fig
 
 
-def cv_tradeoff(cv_results: Sequence[Mapping[str, Any]], chosen: str) -> go.Figure:
-    """Each CV candidate's held-out cosine against its neighbourhood agreement, the chosen one marked.
+#: The axis title of each CV score (``cv_results_`` keys).
+CV_SCORE_TITLES = {"profile": "held-out similarity-profile agreement (CV)",
+                   "neighbours": "held-out 10-NN agreement (CV)", "cosine": "held-out cosine with the teacher (CV)"}
 
-    The two criteria disagree on few pairs: this is where fidelity and clustering trade off."""
+
+def cv_tradeoff(cv_results: Sequence[Mapping[str, Any]], chosen: str, criterion: str = "profile") -> go.Figure:
+    """Each CV candidate's held-out cosine against the score CV maximised (``criterion``), the chosen one
+    marked: fidelity of each vector against the map's place among the teacher's vectors."""
     def label(r: Mapping[str, Any]) -> str:
         size = "" if r.get("size") is None else f" {'k' if r['method'] == 'pca-ridge' else 'r'}={r['size']}"
         return f"{r['method']}{size} prior={r['prior']} alpha={r['alpha']:g}"
 
+    y_key = criterion if criterion != "cosine" else "profile"
+    rows_with = [r for r in cv_results if r.get(y_key) is not None and r.get("cosine") is not None]
     fig = go.Figure()
-    for method in sorted({r["method"] for r in cv_results}):
-        rows = [r for r in cv_results if r["method"] == method]
+    for method in sorted({r["method"] for r in rows_with}):
+        rows = [r for r in rows_with if r["method"] == method]
         fig.add_trace(go.Scatter(
-            x=[r["cosine"] for r in rows], y=[r["neighbours"] for r in rows], mode="markers",
+            x=[r["cosine"] for r in rows], y=[r[y_key] for r in rows], mode="markers",
             name=method, text=[label(r) for r in rows], hovertemplate="%{text}<extra></extra>"))
-    best = max(cv_results, key=lambda r: r["neighbours"])
-    fig.add_trace(go.Scatter(x=[best["cosine"]], y=[best["neighbours"]], mode="markers",
-                             marker={"symbol": "star", "size": 16, "color": "black"},
-                             name=f"chosen: {chosen}", hoverinfo="skip"))
-    fig.update_layout(height=340, xaxis_title="held-out cosine with the teacher (CV)",
-                      yaxis_title="held-out 10-NN agreement (CV)", margin={"t": 20, "b": 10},
-                      legend={"orientation": "h", "y": -0.25})
+    if rows_with:
+        best = max(rows_with, key=lambda r: r[criterion])
+        fig.add_trace(go.Scatter(x=[best["cosine"]], y=[best[y_key]], mode="markers",
+                                 marker={"symbol": "star", "size": 16, "color": "black"},
+                                 name=f"chosen: {chosen}", hoverinfo="skip"))
+    fig.update_layout(height=340, xaxis_title=CV_SCORE_TITLES["cosine"], yaxis_title=CV_SCORE_TITLES[y_key],
+                      margin={"t": 20, "b": 10}, legend={"orientation": "h", "y": -0.25})
     return fig
 
 

@@ -13,11 +13,19 @@ import streamlit as st
 
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from instructlin.packs import DEMO_PACK_DIR, Pack
-from instructlin.report import amortised_inputs, gap_closed_text, marginal_cost, retention_text, teacher_verdict
+from instructlin.report import (
+    amortised_inputs,
+    gap_closed_text,
+    marginal_cost,
+    over_tightening_note,
+    retention_text,
+    teacher_verdict,
+)
 from instructlin.specs import PackSpec
 from instructlin.stages import InstructionResult
 from instructlin.timing import speedup_map_only
 from ui import cached, figures, page, plot_style, state
+from ui.standin_view import stand_in_row
 from ui.text import plain
 
 #: The pack Home shows; an operator may point it elsewhere (a pack made from the demo corpus).
@@ -91,6 +99,12 @@ def section(pack: Pack, aspect: str, instruction: str) -> None:
                                              values, strict=True):
         col.metric(label, value)
         col.caption(sentence)
+    note = over_tightening_note(own)
+    if note:
+        st.caption(note)
+    if result.stand_in is not None:
+        stand_in_row(result.stand_in, teacher=pack.name,
+                     split=f"the {n_test} test texts (one 20 % split, seed {config.seed})")
     st.caption(f"Teacher **{pack.name}, precomputed**; map `{result.map.describe()}`, fitted here on {n_train} "
                f"texts (20 %, seed {config.seed}) and scored on the other {n_test}; V-measure is the mean over "
                f"{config.n_kmeans_seeds} k-means seeds.")
