@@ -142,16 +142,14 @@ def _fold_predictions(
                 F_tr, F_val = X[train], X[val]
             components = basis.components[: c.size] if c.method == "pca-ridge" else None
             problem = RidgeProblem.build(F_tr, X[train], Y[train], Prior(c.prior), components)
-            offset = problem.predict(None, X[val], np.inf, coords=np.zeros((len(val), len(problem.s))))
             problems[key] = (problem, problem.features(F_val), alpha_scale(F_tr),
-                             offset.astype(np.float32), problem.UtR.astype(np.float32))
-        problem, val_coords, scale, offset, UtR = problems[key]
+                             problem.prior_part(X[val]).astype(np.float32), problem.UtR.astype(np.float32))
+        problem, val_coords, scale, prior_part, UtR = problems[key]
         alpha = (1.0 if c.absolute else scale) * c.alpha
         if c.method == "reduced-rank":
             out[c][val] = problem.predict(None, X[val], alpha, c.size, coords=val_coords)
         else:  # the prior's part (alpha-free) once per problem; float32 products, as the scores use
-            shrink = (val_coords * (problem.s / (problem.s**2 + alpha))).astype(np.float32)
-            out[c][val] = offset + shrink @ UtR
+            out[c][val] = prior_part + (val_coords * problem.shrinkage(alpha)).astype(np.float32) @ UtR
 
 
 def _compressed_outputs(Y: np.ndarray, candidates: list[Candidate]) -> np.ndarray:

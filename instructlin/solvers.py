@@ -90,8 +90,7 @@ class RidgeProblem:
     s: np.ndarray
     Vt: np.ndarray
     UtR: np.ndarray  # U^T times the centred residual that the ridge part learns
-    prior: Prior
-    scale: float = 0.0  # the multiple of the identity the prior keeps (1 identity, c scaled, 0 zero)
+    scale: float  # the multiple of the identity the prior keeps (1 identity, c scaled, 0 zero)
 
     @classmethod
     def build(cls, F: np.ndarray, X: np.ndarray, Y: np.ndarray, prior: Prior,
@@ -108,7 +107,16 @@ class RidgeProblem:
             target = target - scale * Xc
         s, Vt = _top_right_singular(Fc)
         Ut = (Vt @ Fc.T) / np.where(s > 0, s, 1.0)[:, None]  # U^T of the thin SVD of Fc
-        return cls(f_mean, x_mean, y_mean, s, Vt, Ut @ target, prior, float(scale))
+        return cls(f_mean, x_mean, y_mean, s, Vt, Ut @ target, float(scale))
+
+    def shrinkage(self, alpha: float) -> np.ndarray:
+        """Ridge's factor ``s / (s^2 + alpha)`` on each singular direction of the features."""
+        return self.s / (self.s**2 + alpha)
+
+    def prior_part(self, X: np.ndarray) -> np.ndarray:
+        """What every prediction has before the learned part: the mean plus the prior's multiple of ``X``."""
+        return self.y_mean + self.scale * (X - self.x_mean) if self.scale else np.broadcast_to(
+            self.y_mean, (len(X), len(self.y_mean)))
 
     def _rank_projection(self, alpha: float, rank: int | None) -> np.ndarray | None:
         """With ``rank``: the top-r output directions of the fitted values (reduced-rank ridge)."""
@@ -119,7 +127,7 @@ class RidgeProblem:
 
     def coefficients(self, alpha: float, rank: int | None = None) -> np.ndarray:
         """Feature-space coefficients ``B`` (p, d_out); with ``rank``, the best rank-r part of the fit."""
-        B = self.Vt.T @ ((self.s / (self.s**2 + alpha))[:, None] * self.UtR)
+        B = self.Vt.T @ (self.shrinkage(alpha)[:, None] * self.UtR)
         top = self._rank_projection(alpha, rank)
         return B if top is None else (B @ top.T) @ top
 
@@ -131,13 +139,12 @@ class RidgeProblem:
                 coords: np.ndarray | None = None) -> np.ndarray:
         """Predictions for new rows (features ``F``, base ``X``) without forming the d x d matrix;
         ``coords`` (from :meth:`features`) skips the projection."""
-        A = (self.features(F) if coords is None else coords) * (self.s / (self.s**2 + alpha))
+        A = (self.features(F) if coords is None else coords) * self.shrinkage(alpha)
         learned = A @ self.UtR
         top = self._rank_projection(alpha, rank)
         if top is not None:
             learned = (learned @ top.T) @ top
-        prior = self.scale * (X - self.x_mean) if self.scale else 0.0
-        return self.y_mean + prior + learned
+        return self.prior_part(X) + learned
 
 
 def affine_from_features(
