@@ -144,14 +144,24 @@ def aspect_scores(
     )
 
 
-def _cosine_neighbours(queries: np.ndarray, keys: np.ndarray, k: int, *, exclude_self: bool) -> np.ndarray:
-    """Indices of each query's ``k`` nearest keys by cosine, nearest first."""
-    sim = l2_normalize(queries) @ l2_normalize(keys).T
-    if exclude_self:
-        np.fill_diagonal(sim, -np.inf)
-    top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1)
+#: Queries scored per block in :func:`cosine_neighbours`: memory stays at QUERY_BLOCK x keys similarities.
+QUERY_BLOCK = 1024
+
+
+def cosine_neighbours(queries: np.ndarray, keys: np.ndarray, k: int, *, exclude_self: bool) -> np.ndarray:
+    """Indices (n, k) of each query's ``k`` nearest keys by cosine, nearest first, in blocks of queries;
+    ``exclude_self``: query ``i`` and key ``i`` are the same text, so it never returns its own row."""
+    Q, K = l2_normalize(queries), l2_normalize(keys)
+    out = np.empty((len(Q), k), dtype=np.intp)
+    for start in range(0, len(Q), QUERY_BLOCK):
+        sim = Q[start : start + QUERY_BLOCK] @ K.T
+        if exclude_self:
+            rows = np.arange(len(sim))
+            sim[rows, start + rows] = -np.inf
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
+        out[start : start + len(sim)] = np.take_along_axis(top, order, axis=1)
+    return out
 
 
 def knn_accuracy(queries: np.ndarray, query_labels: np.ndarray, reference: np.ndarray,
@@ -166,19 +176,24 @@ def knn_accuracy(queries: np.ndarray, query_labels: np.ndarray, reference: np.nd
         return float("nan")
     k = min(k, len(reference))
     classes, ref_codes = np.unique(reference_labels, return_inverse=True)
-    votes = ref_codes[_cosine_neighbours(queries, reference, k, exclude_self=False)]
+    votes = ref_codes[cosine_neighbours(queries, reference, k, exclude_self=False)]
     counts = np.stack([(votes == c).sum(axis=1) for c in range(len(classes))], axis=1)
     return float(np.mean(classes[np.argmax(counts, axis=1)] == query_labels))
 
 
 def ndcg_at_k(X: np.ndarray, labels: np.ndarray, *, k: int = 10) -> float:
     """Retrieval within ``X``: each row queries the others; a hit is a row with the same label."""
+    return ndcg_of_index(X, X, labels, k=k)
+
+
+def ndcg_of_index(queries: np.ndarray, index: np.ndarray, labels: np.ndarray, *, k: int = 10) -> float:
+    """NDCG@k of each query's neighbours in ``index``, where row i of both is one text (never returned
+    for its own query): a hit is a row with the query's label."""
     labels = np.asarray(labels)
-    n = len(X)
-    k = min(k, n - 1)
+    k = min(k, len(index) - 1)
     if k < 1:
         return float("nan")
-    hits = labels[_cosine_neighbours(X, X, k, exclude_self=True)] == labels[:, None]
+    hits = labels[cosine_neighbours(queries, index, k, exclude_self=True)] == labels[:, None]
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (hits * discount).sum(axis=1)
     _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)

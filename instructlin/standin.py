@@ -7,30 +7,14 @@ queries with the teacher and searches a corpus that was partly mapped. Queries n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from instructlin.metrics import l2_normalize, row_cosine
+from instructlin.metrics import cosine_neighbours, ndcg_of_index, row_cosine
 
 #: Neighbours per query.
 K = 10
-#: Queries scored per block: memory stays at QUERY_BLOCK x n similarities.
-QUERY_BLOCK = 1024
-
-
-def _top_k(queries: np.ndarray, keys: np.ndarray, k: int) -> Iterator[tuple[int, np.ndarray]]:
-    """Blocks of ``(first row, indices (b, k) of each query's k nearest keys, nearest first)``; query
-    ``i`` and key ``i`` are the same text, so a query never returns its own row."""
-    Q, Kn = l2_normalize(queries), l2_normalize(keys)
-    for start in range(0, len(Q), QUERY_BLOCK):
-        sim = Q[start : start + QUERY_BLOCK] @ Kn.T
-        rows = np.arange(len(sim))
-        sim[rows, start + rows] = -np.inf
-        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(sim, top, axis=1), axis=1, kind="stable")
-        yield start, np.take_along_axis(top, order, axis=1)
 
 
 def _check(mapped: np.ndarray, teacher: np.ndarray) -> int:
@@ -39,15 +23,21 @@ def _check(mapped: np.ndarray, teacher: np.ndarray) -> int:
     return min(K, len(teacher) - 1)
 
 
-def teacher_recall(mapped: np.ndarray, teacher: np.ndarray) -> float:
+def teacher_neighbours(teacher: np.ndarray) -> np.ndarray:
+    """Each teacher row's 10 nearest other teacher rows: the truth recall is measured against."""
+    return cosine_neighbours(teacher, teacher, min(K, len(teacher) - 1), exclude_self=True)
+
+
+def teacher_recall(mapped: np.ndarray, teacher: np.ndarray, *, truth: np.ndarray | None = None) -> float:
     """Share of each teacher query's 10 nearest teacher rows that come back from an index of the
-    mapped rows instead (1.0: the map keeps the teacher's neighbours; Drift-Adapter's protocol)."""
+    mapped rows instead (1.0: the map keeps the teacher's neighbours; Drift-Adapter's protocol).
+    ``truth``: :func:`teacher_neighbours` of ``teacher``, when it is already at hand."""
     k = _check(mapped, teacher)
     if k < 1:
         return float("nan")
-    hits = 0
-    for (_, truth), (_, found) in zip(_top_k(teacher, teacher, k), _top_k(teacher, mapped, k), strict=True):
-        hits += sum(len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(truth, found, strict=True))
+    truth = teacher_neighbours(teacher) if truth is None else truth
+    found = cosine_neighbours(teacher, mapped, k, exclude_self=True)
+    hits = sum(len(np.intersect1d(a, b, assume_unique=True)) for a, b in zip(truth, found, strict=True))
     return hits / (len(teacher) * k)
 
 
@@ -66,23 +56,7 @@ def mixed_share(mapped: np.ndarray, teacher: np.ndarray, *, seed: int = 0) -> fl
     if k < 1:
         return float("nan")
     index, is_teacher = mixed_index(mapped, teacher, seed=seed)
-    return float(np.mean(np.concatenate([is_teacher[top] for _, top in _top_k(teacher, index, k)])))
-
-
-def ndcg_of_index(queries: np.ndarray, index: np.ndarray, labels: np.ndarray) -> float:
-    """NDCG@10 of each query's neighbours in ``index`` (row i of both is one text): same label = relevant."""
-    labels = np.asarray(labels)
-    k = min(K, len(index) - 1)
-    if k < 1:
-        return float("nan")
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
-    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    ideal = np.minimum(counts[inverse] - 1, k)
-    idcg = np.cumsum(discount)[np.maximum(ideal, 1) - 1]
-    dcg = np.concatenate([((labels[top] == labels[s : s + len(top), None]) * discount).sum(axis=1)
-                          for s, top in _top_k(queries, index, k)])
-    keep = ideal > 0
-    return float(np.mean(dcg[keep] / idcg[keep])) if keep.any() else float("nan")
+    return float(np.mean(is_teacher[cosine_neighbours(teacher, index, k, exclude_self=True)]))
 
 
 @dataclass(frozen=True)
@@ -107,10 +81,11 @@ def stand_in(base: np.ndarray, mapped: np.ndarray, teacher: np.ndarray, labels: 
     base, mapped, teacher = (np.asarray(a, dtype=np.float64) for a in (base, mapped, teacher))
     ndcg_mixed = ndcg_teacher = None
     if labels is not None:
-        ndcg_mixed = ndcg_of_index(teacher, mixed_index(mapped, teacher, seed=seed)[0], labels)
-        ndcg_teacher = ndcg_of_index(teacher, teacher, labels)
+        ndcg_mixed = ndcg_of_index(teacher, mixed_index(mapped, teacher, seed=seed)[0], labels, k=K)
+        ndcg_teacher = ndcg_of_index(teacher, teacher, labels, k=K)
+    truth = teacher_neighbours(teacher)
     return StandIn(
         float(row_cosine(base, teacher).mean()), float(row_cosine(mapped, teacher).mean()),
-        teacher_recall(base, teacher), teacher_recall(mapped, teacher), mixed_share(mapped, teacher, seed=seed),
-        ndcg_mixed, ndcg_teacher,
+        teacher_recall(base, teacher, truth=truth), teacher_recall(mapped, teacher, truth=truth),
+        mixed_share(mapped, teacher, seed=seed), ndcg_mixed, ndcg_teacher,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instructlin.standin import mixed_share, ndcg_of_index, stand_in, teacher_recall
+from instructlin.metrics import ndcg_of_index
+from instructlin.standin import mixed_share, stand_in, teacher_recall
 
 
 def _clustered(n=120, d=32, seed=0, spread=0.6):
