@@ -10,21 +10,16 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
-from instructlin.choices import Criterion, MapMethod, Prior
+from instructlin.choices import MapMethod, Prior
+from instructlin.closed_form import fit_closed_form, require_square
 from instructlin.inputs import as_numpy, is_torch, validate_pairs, validate_rows, validate_target
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.metrics import row_cosine
 from instructlin.params import check_params
-from instructlin.selection import best, candidate_grid, cross_validate, solve
 from instructlin.sgd import EpochCallback, EpochRecord, train_linear
-from instructlin.solvers import pca_basis, procrustes_solution
+from instructlin.solvers import procrustes_solution
 
 __all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "InstructionMap", "MapMethod", "Prior"]
-
-#: Rows of unpaired base embeddings the PCA basis is learned from, at most (seeded subsample).
-MAX_BASIS_ROWS = 20_000
-#: The largest PCA basis pca-ridge uses.
-MAX_COMPONENTS = 256
 
 
 class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -109,7 +104,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.alpha_, self.prior_, self.size_, self.cv_results_ = None, None, None, []
         self.history_: list[EpochRecord] = []
         if method is MapMethod.PROCRUSTES:
-            _require_square(X, Y, "method='procrustes'")
+            require_square(X, Y, "method='procrustes'")
             W, b = procrustes_solution(X, Y)
         elif method is MapMethod.SGD:
             from instructlin.encoders import resolve_device
@@ -129,41 +124,14 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         return self
 
     def _fit_closed_form(self, X: np.ndarray, Y: np.ndarray, method: MapMethod, X_unpaired: Any):
-        if self.prior != "auto":
-            Prior(self.prior)  # a clear error for a typo
-            if self.prior in (Prior.IDENTITY, Prior.SCALED):
-                _require_square(X, Y, f"prior={self.prior!r}")
-        basis = None
-        if method in (MapMethod.AUTO, MapMethod.PCA_RIDGE):
-            basis = self._basis(X, X_unpaired)
-        candidates = candidate_grid(
-            method.value, prior=self.prior, alpha=self.alpha, rank=self.rank,
-            n_components=self.n_components, alphas=self.alphas, n_train=X.shape[0],
-            n_basis=0 if basis is None else len(basis.components), square=X.shape[1] == Y.shape[1],
-            folds=self.cv,
+        fitted = fit_closed_form(
+            X, Y, method, X_unpaired, prior=self.prior, alpha=self.alpha, rank=self.rank,
+            n_components=self.n_components, alphas=self.alphas, criterion=self.criterion, cv=self.cv,
+            random_state=self.random_state,
         )
-        chosen = candidates[0]
-        if len(candidates) > 1:
-            criterion = Criterion(self.criterion)
-            scores = cross_validate(X, Y, candidates, basis=basis, folds=self.cv, seed=self.random_state,
-                                    with_neighbours=criterion is Criterion.NEIGHBOURS)
-            chosen = best(scores, criterion).candidate
-            self.cv_results_ = [s.to_dict() for s in scores]
-        W, b, self.alpha_ = solve(chosen.method, X, Y, prior=chosen.prior, alpha=chosen.alpha,
-                                  size=chosen.size, basis=basis, relative_alpha=not chosen.absolute)
-        self.prior_, self.size_ = chosen.prior, chosen.size
-        return W, b, MapMethod(chosen.method)
-
-    def _basis(self, X: np.ndarray, X_unpaired: Any):
-        rows = X if X_unpaired is None else np.asarray(as_numpy(X_unpaired), dtype=np.float64)
-        if rows.ndim != 2 or rows.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X_unpaired has shape {rows.shape}; it must be base embeddings of d={X.shape[1]}."
-            )
-        if len(rows) > MAX_BASIS_ROWS:
-            pick = np.random.default_rng(self.random_state).choice(len(rows), MAX_BASIS_ROWS, replace=False)
-            rows = rows[np.sort(pick)]
-        return pca_basis(rows, min(MAX_COMPONENTS, X.shape[0], X.shape[1]))
+        self.alpha_, self.prior_, self.size_, self.cv_results_ = (fitted.alpha, fitted.prior, fitted.size,
+                                                                   fitted.cv_results)
+        return fitted.W, fitted.b, fitted.method
 
     def transform(self, X: Any) -> Any:
         """Map base embeddings (numpy or torch, any number of rows) in chunks."""
@@ -261,10 +229,3 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
         return load_map(cls, path)
 
-
-def _require_square(X: np.ndarray, Y: np.ndarray, what: str) -> None:
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(
-            f"{what} needs equal dimensions, got X_base d={X.shape[1]} and Y_instructed "
-            f"d={Y.shape[1]}; use prior='zero' (or method='ridge')."
-        )

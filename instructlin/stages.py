@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from instructlin.cache import EmbeddingCache, embedding_key
 from instructlin.data import DataError, TextDataset, load_dataset, sample_per_class
 from instructlin.mapping import InstructionMap
-from instructlin.metrics import AspectScores, aspect_scores, cosine_summary, knn_accuracy, knn_overlap, ndcg_at_k
+from instructlin.metrics import aspect_scores, cosine_summary, knn_accuracy, knn_overlap, ndcg_at_k
 from instructlin.packs import Pack, pack_timings, read_pack
 from instructlin.protocols import TextEncoder
 from instructlin.report import mean_sd
@@ -33,8 +33,8 @@ from instructlin.specs import (
     SplitSpec,
     TimingSpec,
 )
-from instructlin.standin import StandIn, stand_in
-from instructlin.timing import Timing
+from instructlin.stage_results import Embeddings, FittedMap, InstructionResult, Split, Timings
+from instructlin.standin import stand_in
 
 logger = logging.getLogger(__name__)
 
@@ -44,69 +44,6 @@ DEFAULT_INSTRUCTIONS = {
 }
 #: ``progress(stage, done, total)``: stage is a short label such as "encode base".
 StageProgress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class Embeddings:
-    """Base and instructed embeddings of every row (read-only arrays), and the instructions they follow."""
-
-    pairs: tuple[tuple[str, str], ...]  # (aspect, instruction), resolved against the label columns
-    base: np.ndarray
-    instructed: Mapping[str, np.ndarray]  # aspect -> (n, d)
-
-    def instruction(self, aspect: str) -> str:
-        return dict(self.pairs)[aspect]
-
-
-@dataclass(frozen=True)
-class Split:
-    """Sorted row indices: train (given a teacher pass) and test (scored)."""
-
-    train: np.ndarray
-    test: np.ndarray
-
-
-@dataclass(frozen=True)
-class FittedMap:
-    """One instruction's fitted map and its mapped test rows."""
-
-    aspect: str
-    instruction: str
-    model: InstructionMap
-    mapped_test: np.ndarray
-    fit_s: float | None = None  # wall-clock seconds of this fit, as it ran (one run, not a benchmark)
-
-
-@dataclass(frozen=True)
-class InstructionResult:
-    """What one instruction's map achieved on the test part, scored against every labelling."""
-
-    aspect: str
-    instruction: str
-    map: InstructionMap
-    instructed: np.ndarray  # all rows
-    mapped_test: np.ndarray
-    scores: dict[str, AspectScores]
-    cosine_base: dict[str, float]
-    cosine_mapped: dict[str, float]
-    knn_overlap_base: float
-    knn_overlap_mapped: float
-    knn_accuracy: dict[str, float] = field(default_factory=dict)  # base, mapped, instructed
-    ndcg10: dict[str, float] = field(default_factory=dict)
-    timings: dict[str, Timing] = field(default_factory=dict)
-    splits: dict[str, Any] = field(default_factory=dict)
-    stand_in: StandIn | None = None  # the map's vectors beside the teacher's own (instructlin.standin)
-
-
-@dataclass(frozen=True)
-class Timings:
-    """The clocked steps of one map (median of repeats each) and what they ran on."""
-
-    aspect: str
-    device: str
-    n_train: int
-    n_test: int
-    steps: dict[str, Timing]
 
 
 def load_data(*, spec: DataSpec) -> TextDataset:
@@ -248,6 +185,11 @@ def evaluate(
     )
 
 
+#: The stand-in measures that evaluate's repeated splits report as mean and sd.
+STAND_IN_SPLIT_KEYS = ("cosine_base", "recall10_base", "recall10_mapped", "mixed_share", "ndcg10_mixed",
+                       "ndcg10_teacher")
+
+
 def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddings) -> dict[str, Any]:
     """Retention, gap closed and cosine over ``n_splits`` seeded splits (one split is noise)."""
     aspect = spec.map.aspect
@@ -269,10 +211,6 @@ def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddi
     out["maps"] = [row["map"] for row in rows]
     return out
 
-
-#: The stand-in measures that evaluate's repeated splits report as mean and sd.
-STAND_IN_SPLIT_KEYS = ("cosine_base", "recall10_base", "recall10_mapped", "mixed_share", "ndcg10_mixed",
-                       "ndcg10_teacher")
 
 
 def time_steps(

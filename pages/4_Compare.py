@@ -9,7 +9,7 @@ import streamlit as st
 from instructlin import explore
 from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
 from instructlin.report import gap_closed_text, retention_text
-from ui import cached, explorer, figures, page, plot_style
+from ui import cached, explorer, figures, page, plot_style, projection_figures
 from ui.text import plain
 
 page.setup("Compare", ":material/compare:")
@@ -59,12 +59,12 @@ pointer = st.radio("Pointer", ["hover: the same text lights up in all three pane
                                "select: box / lasso / click lists the texts below"],
                    horizontal=True, key="cmp_pointer", label_visibility="collapsed")
 if pointer.startswith("hover"):
-    figure = figures.umap_panels(coords, colour, hover, selected=highlight, colour_title=title, webgl=False,
-                                 palette=palette, symbol=symbol)
-    st.iframe(figures.linked_hover_html(figure), height=(figure.layout.height or 450) + 20)
+    figure = projection_figures.umap_panels(coords, colour, hover, selected=highlight, colour_title=title,
+                                            webgl=False, palette=palette, symbol=symbol)
+    st.iframe(projection_figures.linked_hover_html(figure), height=(figure.layout.height or 450) + 20)
 else:
-    figure = figures.umap_panels(coords, colour, hover, selected=highlight, colour_title=title,
-                                 palette=palette, symbol=symbol)
+    figure = projection_figures.umap_panels(coords, colour, hover, selected=highlight, colour_title=title,
+                                            palette=palette, symbol=symbol)
     event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"),
                             key=f"umap:{tag}")
     rows = [int(np.ravel(p["customdata"])[0]) for p in (event.selection.points if event else [])

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("plotly")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ui import figures, plot_style  # noqa: E402
+from ui import figures, plot_style, projection_figures  # noqa: E402
 
 
 def test_figures_module_does_not_import_streamlit():
@@ -24,10 +24,10 @@ def test_figures_module_does_not_import_streamlit():
 
 def test_umap_panels_one_trace_per_class_per_panel_with_row_ids():
     rng = np.random.default_rng(0)
-    coords = {s: rng.normal(size=(6, 2)) for s in figures.SPACES}
+    coords = {s: rng.normal(size=(6, 2)) for s in projection_figures.SPACES}
     colour = ["a", "b", "a", "b", "c", "a"]
     hover = [f"text {i}" for i in range(6)]
-    fig = figures.umap_panels(coords, colour, hover, selected=[0, 3])
+    fig = projection_figures.umap_panels(coords, colour, hover, selected=[0, 3])
     assert len(fig.data) == 9  # 3 classes x 3 panels
     assert [a.text for a in fig.layout.annotations] == ["base", "mapped", "instructed"]
     assert [t.showlegend for t in fig.data].count(True) == 3
@@ -42,12 +42,12 @@ def test_umap_panels_one_trace_per_class_per_panel_with_row_ids():
         assert list(trace.text) == [hover[i] for i in rows]
         # rows 0 and 3 are selected in every panel: positions within the trace, not row ids
         assert list(trace.selectedpoints) == [j for j, r in enumerate(rows) if r in (0, 3)]
-    assert sorted(axes[t.xaxis] for t in fig.data) == sorted(list(figures.SPACES) * 3)
+    assert sorted(axes[t.xaxis] for t in fig.data) == sorted(list(projection_figures.SPACES) * 3)
 
 
 def test_umap_panels_without_selection_selects_nothing():
     coords = {"base": np.zeros((2, 2)), "instructed": np.ones((2, 2))}
-    fig = figures.umap_panels(coords, ["x", "y"], ["p", "q"])
+    fig = projection_figures.umap_panels(coords, ["x", "y"], ["p", "q"])
     assert len(fig.data) == 4
     assert all(t.selectedpoints is None for t in fig.data)
     assert [a.text for a in fig.layout.annotations] == ["base", "instructed"]  # only the spaces given
@@ -57,10 +57,10 @@ def test_umap_panels_without_selection_selects_nothing():
 def test_vmeasure_bars_have_error_bars_per_space():
     # every (labelling, space) cell distinct, so a swapped space, labelling or mean/sd shows
     scores = {label: {space: {"mean": 0.1 * (i + 1) + 0.01 * j, "sd": 0.001 * (3 * i + j + 1)}
-                      for j, space in enumerate(figures.SPACES)}
+                      for j, space in enumerate(projection_figures.SPACES)}
               for i, label in enumerate(("topic", "location"))}
     fig = figures.vmeasure_bars(scores)
-    assert [t.name for t in fig.data] == list(figures.SPACES)
+    assert [t.name for t in fig.data] == list(projection_figures.SPACES)
     for trace in fig.data:
         assert list(trace.x) == ["topic", "location"]
         assert list(trace.y) == [scores[a][trace.name]["mean"] for a in trace.x]
@@ -133,16 +133,16 @@ def test_training_curves_and_data_figures():
 
 
 def test_linked_hover_page_is_standalone_and_links_panels_by_row_id():
-    coords = {s: np.random.default_rng(0).normal(size=(6, 2)) for s in figures.SPACES}
-    fig = figures.umap_panels(coords, list("aabbcc"), [f"text {i}" for i in range(6)], webgl=False)
+    coords = {s: np.random.default_rng(0).normal(size=(6, 2)) for s in projection_figures.SPACES}
+    fig = projection_figures.umap_panels(coords, list("aabbcc"), [f"text {i}" for i in range(6)], webgl=False)
     assert {type(t).__name__ for t in fig.data} == {"Scatter"}
-    html = figures.linked_hover_html(fig)
+    html = projection_figures.linked_hover_html(fig)
     assert html.lower().startswith("<!doctype html>") and "plotly_hover" in html and "Plotly.Fx.hover" in html
     assert '<script src="http' not in html and len(html) > 1_000_000  # plotly.js inlined: works offline
 
 
 def test_umap_panels_hover_names_corpus_ids_not_row_numbers():
-    coords = {s: np.random.default_rng(2).normal(size=(3, 2)) for s in figures.SPACES}
+    coords = {s: np.random.default_rng(2).normal(size=(3, 2)) for s in projection_figures.SPACES}
     texts = ["Short one.", "A long text " * 20, "<b>bold</b> & more"]
     hover = plot_style.hover_text(["news-017", "news-200", "x<1>"], texts, {"topic": ["crime", "sport", "crime"]},
                                chars=40)
@@ -150,7 +150,7 @@ def test_umap_panels_hover_names_corpus_ids_not_row_numbers():
     head, body = hover[1].split("<br>")
     assert head == "<b>news-200 · sport</b>" and body.endswith("…") and len(body) <= 41  # one short line
     assert "&lt;1&gt;" in hover[2] and "&lt;b&gt;bold" in hover[2]  # user text cannot inject markup
-    fig = figures.umap_panels(coords, ["crime", "sport", "crime"], hover)
+    fig = projection_figures.umap_panels(coords, ["crime", "sport", "crime"], hover)
     for trace in fig.data:
         assert "customdata" not in trace.hovertemplate  # the test-row position never shows
         assert [t.split("</b>")[0] for t in trace.text] == [hover[i].split("</b>")[0] for i in trace.customdata]
@@ -159,21 +159,22 @@ def test_umap_panels_hover_names_corpus_ids_not_row_numbers():
 
 
 def test_kmeans_clusters_get_their_own_palette_and_natural_order():
-    coords = {s: np.zeros((12, 2)) for s in figures.SPACES}
+    coords = {s: np.zeros((12, 2)) for s in projection_figures.SPACES}
     clusters = [f"cluster {i}" for i in range(12)]
-    fig = figures.umap_panels(coords, clusters, clusters, palette=plot_style.CLUSTER_PALETTE, symbol="diamond")
+    fig = projection_figures.umap_panels(coords, clusters, clusters, palette=plot_style.CLUSTER_PALETTE,
+                                         symbol="diamond")
     first = [t for t in fig.data if t.xaxis == "x"]
     assert [t.name for t in first] == clusters  # cluster 2 before cluster 10
     used = [t.marker.color for t in first]
     assert used == list(plot_style.CLUSTER_PALETTE[:12]) and not set(used) & set(plot_style.PALETTE)
     assert {t.marker.symbol for t in fig.data} == {"diamond"}
-    labels = figures.umap_panels(coords, clusters, clusters)
+    labels = projection_figures.umap_panels(coords, clusters, clusters)
     assert [t.marker.color for t in labels.data if t.xaxis == "x"] == list(plot_style.PALETTE[:12])
 
 
 def test_umap_panels_leave_room_for_the_toolbar_above_the_titles():
-    coords = {s: np.zeros((2, 2)) for s in figures.SPACES}
-    fig = figures.umap_panels(coords, ["a", "b"], ["p", "q"])
+    coords = {s: np.zeros((2, 2)) for s in projection_figures.SPACES}
+    fig = projection_figures.umap_panels(coords, ["a", "b"], ["p", "q"])
     assert fig.layout.margin.t >= plot_style.TOOLBAR_MARGIN >= 60  # the toolbar is about 30 px, titles 20 px
     assert all(a.yanchor == "bottom" and a.y == 1.0 for a in fig.layout.annotations)  # titles hug the panels
 

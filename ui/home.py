@@ -24,7 +24,7 @@ from instructlin.report import (
 from instructlin.specs import PackSpec
 from instructlin.stages import InstructionResult
 from instructlin.timing import speedup_map_only
-from ui import cached, figures, page, plot_style, state
+from ui import cached, figures, page, plot_style, projection_figures, state
 from ui.standin_view import stand_in_row
 from ui.text import plain
 
@@ -114,8 +114,8 @@ def section(pack: Pack, aspect: str, instruction: str) -> None:
     texts = [data.texts[i] for i in split.test]
     ids = data.row_ids()
     hover = plot_style.hover_text([ids[i] for i in split.test], texts, {aspect: list(data.labels[aspect][split.test])})
-    trio = figures.umap_panels(coords, list(data.labels[aspect][split.test]), hover, colour_title=aspect,
-                               webgl=False)
+    trio = projection_figures.umap_panels(coords, list(data.labels[aspect][split.test]), hover,
+                                          colour_title=aspect, webgl=False)
     trio.update_layout(height=380)
     left, right = st.columns([3, 2])
     left.plotly_chart(trio, key=f"home_umap:{aspect}", config={"displayModeBar": False})
