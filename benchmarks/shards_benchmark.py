@@ -49,9 +49,9 @@ def load_vectors(folder: Path) -> list[np.ndarray]:
 
 def gemm(model: object, shards: list[np.ndarray], chunk_size: int) -> int:
     """``apply_affine`` over every shard, on the blocks map_file uses for Parquet, into one reused buffer."""
-    from instructlin.streaming import BLOCK_BYTES, _Affine, apply_affine
+    from instructlin.affine_blocks import BLOCK_BYTES, BlockAffine, apply_affine
 
-    affine = _Affine(model)
+    affine = BlockAffine(model)
     rows = max(affine.block_rows(chunk_size, len(x), budget=BLOCK_BYTES // 2) for x in shards)
     out = np.empty((rows, affine.d_out), dtype=np.float32)
     for x in shards:

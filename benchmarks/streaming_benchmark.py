@@ -34,9 +34,10 @@ KINDS = ("gemm", "npy", "parquet")
 
 def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) -> dict:
     """One timed run in this (fresh) process: the in-memory GEMM reference or map_file on a file."""
+    from instructlin.affine_blocks import BlockAffine
     from instructlin.arrow_memory import keep_freed_pages
     from instructlin.mapping import InstructionMap
-    from instructlin.streaming import _Affine, map_file
+    from instructlin.streaming import map_file
 
     if kind == "parquet":
         keep_freed_pages()  # as `instructlin map` does for Parquet (a process-wide choice, so not map_file's)
@@ -46,7 +47,7 @@ def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) ->
         data = np.load(source)
         W = np.ascontiguousarray(model.coef_.T, dtype=np.float32)
         b = np.asarray(model.intercept_, dtype=np.float32)
-        rows_per_block = _Affine(model).block_rows(chunk_size, len(data))  # the blocks map_file uses
+        rows_per_block = BlockAffine(model).block_rows(chunk_size, len(data))  # the blocks map_file uses
         out = np.empty((rows_per_block, W.shape[1]), dtype=np.float32)
         start = time.perf_counter()
         for i in range(0, len(data), rows_per_block):

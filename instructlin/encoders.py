@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import string
 from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
@@ -14,16 +13,15 @@ from instructlin.devices import Device, resolve_device
 from instructlin.extras import require
 from instructlin.hub import hub_reachable, local_or_download
 from instructlin.protocols import EncoderUnavailableError, ProgressCallback, TextEncoder
+from instructlin.templates import DEFAULT_TEMPLATE, QWEN3_TEMPLATE, check_template, template_for
 
 logger = logging.getLogger(__name__)
 
 QWEN3_MODEL_ID = "Qwen/Qwen3-Embedding-0.6B"
 MINILM_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-QWEN3_TEMPLATE = "Instruct: {instruction}\nQuery:"
-DEFAULT_TEMPLATE = "Instruct: {instruction}\nQuery: "
 
-__all__ = ["Device", "Encoder", "EncoderName", "EncoderUnavailableError", "ProgressCallback", "TextEncoder",
-           "check_template", "load_encoder", "resolve_device", "template_for"]
+__all__ = ["DEFAULT_TEMPLATE", "QWEN3_TEMPLATE", "Device", "Encoder", "EncoderName", "EncoderUnavailableError",
+           "ProgressCallback", "TextEncoder", "check_template", "load_encoder", "resolve_device", "template_for"]
 
 
 class EncoderName(str, Enum):
@@ -32,29 +30,6 @@ class EncoderName(str, Enum):
     AUTO = "auto"  # Qwen3 when it can be had, else the offline default
     QWEN3 = "qwen3"
     MINILM = "minilm"  # the offline default, shipped inside a PyPI wheel
-
-
-def template_for(model_id: str) -> str:
-    """The instruction template of a model family (Qwen3: ``Instruct: ...\\nQuery:``)."""
-    return QWEN3_TEMPLATE if "qwen3" in model_id.lower() else DEFAULT_TEMPLATE
-
-
-def check_template(template: str) -> str:
-    """Return ``template`` if ``{instruction}`` is its one and only placeholder, else a clear ValueError."""
-    example = "write one, e.g. 'Instruct: {instruction}\\nQuery:'"
-    try:
-        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"Instruction template {template!r} does not format ({err}); {example}.") from None
-    if "instruction" not in fields:
-        raise ValueError(f"Instruction template {template!r} has no '{{instruction}}' placeholder; {example}.")
-    if fields != {"instruction"}:
-        other = sorted(fields - {"instruction"})[0]
-        raise ValueError(
-            f"Instruction template {template!r} has a placeholder {{{other}}}; only {{instruction}} is "
-            "filled in (write a literal brace as {{ or }})."
-        )
-    return template
 
 
 class Encoder:
