@@ -37,7 +37,7 @@ MAX_VECTOR_DIM = 16_384
 
 #: One line per map method, for widgets and help texts.
 METHOD_LABELS: dict[str, str] = {
-    MapMethod.AUTO.value: "auto (label-free CV picks method, prior, alpha, size)",
+    MapMethod.AUTO.value: "auto (PCA ridge, scaled prior; label-free CV picks size and alpha)",
     MapMethod.PCA_RIDGE.value: "PCA ridge (basis from the whole corpus)",
     MapMethod.REDUCED_RANK.value: "reduced-rank ridge",
     MapMethod.RIDGE.value: "ridge (closed form)",
