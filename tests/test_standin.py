@@ -56,3 +56,12 @@ def test_mismatched_shapes_are_refused():
     teacher, _ = _clustered()
     with pytest.raises(ValueError, match="must be the same"):
         teacher_recall(teacher[:10], teacher)
+
+
+def test_no_query_is_answered_with_its_own_text():
+    """Row i of queries and index is one text: every stand-in measure leaves it out of i's answers."""
+    from instructlin.metrics import cosine_neighbours
+
+    teacher, _ = _clustered()
+    found = cosine_neighbours(teacher, teacher + 1e-3, 10, exclude_self=True)  # its own row would be nearest
+    assert not (found == np.arange(len(teacher))[:, None]).any()
