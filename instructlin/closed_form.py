@@ -9,8 +9,8 @@ import numpy as np
 
 from instructlin.choices import Criterion, MapMethod, Prior
 from instructlin.inputs import as_numpy
-from instructlin.selection import best, candidate_grid, cross_validate, solve
-from instructlin.solvers import PCABasis, pca_basis
+from instructlin.selection import best, candidate_grid, cross_validate
+from instructlin.solvers import PCABasis, RidgeProblem, affine_from_features, alpha_scale, pca_basis
 
 #: Rows of unpaired base embeddings the PCA basis is learned from, at most (seeded subsample).
 MAX_BASIS_ROWS = 20_000
@@ -81,3 +81,24 @@ def require_square(X: np.ndarray, Y: np.ndarray, what: str) -> None:
             f"{what} needs equal dimensions, got X_base d={X.shape[1]} and Y_instructed "
             f"d={Y.shape[1]}; use prior='zero' (or method='ridge')."
         )
+
+
+def solve(
+    method: str, X: np.ndarray, Y: np.ndarray, *, prior: str, alpha: float, size: int | None = None,
+    basis: PCABasis | None = None, relative_alpha: bool = True,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """``(W, b, alpha)`` of one closed-form ridge-family map on all pairs; ``alpha`` is returned
+    absolute (relative alphas are multiples of the features' mean squared singular value)."""
+    if method == "pca-ridge":
+        if basis is None:
+            raise ValueError("method='pca-ridge' needs a PCA basis of base embeddings.")
+        F = basis.project(X, size)
+    else:
+        F = X
+    components = basis.components[:size] if method == "pca-ridge" else None
+    problem = RidgeProblem.build(F, X, Y, Prior(prior), components)
+    absolute = alpha * alpha_scale(F) if relative_alpha else alpha
+    rank = size if method == "reduced-rank" else None
+    B = problem.coefficients(absolute, rank)
+    W, b = affine_from_features(problem, B, X.shape[1], basis if method == "pca-ridge" else None, size)
+    return W, b, float(absolute)

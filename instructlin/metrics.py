@@ -66,19 +66,20 @@ def cosine_summary(A: np.ndarray, B: np.ndarray) -> dict[str, float]:
 
 
 def neighbour_sets(X: np.ndarray, k: int) -> np.ndarray:
-    """Indices (n, k) of each row's ``k`` nearest other rows by cosine, in no particular order."""
-    Xn = l2_normalize(X)
-    sim = Xn @ Xn.T
-    np.fill_diagonal(sim, -np.inf)
-    return np.argpartition(sim, -k, axis=1)[:, -k:]
+    """Indices (n, k) of each row's ``k`` nearest other rows by cosine, nearest first; computed in blocks
+    of rows, so memory grows with n, not n^2."""
+    return cosine_neighbours(X, X, k, exclude_self=True)
 
 
 def shared_neighbours(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean share of the neighbour sets ``a`` and ``b`` (both (n, k) indices) that agree, row by row."""
+    """Mean share of the neighbour sets ``a`` and ``b`` (both (n, k) indices) that agree, row by row
+    (an n x k x k comparison: no n x n table)."""
     n, k = a.shape
-    member = np.zeros((n, n), dtype=bool)
-    member[np.arange(n)[:, None], b] = True
-    return float(member[np.arange(n)[:, None], a].sum() / (n * k))
+    agree = 0
+    for start in range(0, n, QUERY_BLOCK):
+        block = slice(start, start + QUERY_BLOCK)
+        agree += int((a[block, :, None] == b[block, None, :]).any(axis=2).sum())
+    return float(agree / (n * k))
 
 
 def knn_overlap(A: np.ndarray, B: np.ndarray, *, k: int = 10) -> float:

@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from instructlin.choices import Criterion, Prior
+from instructlin.cv_scores import ProfileScorer, profile_agreement, profile_from_error
 from instructlin.metrics import l2_normalize, neighbour_sets, row_cosine, shared_neighbours
-from instructlin.solvers import PCABasis, RidgeProblem, affine_from_features, alpha_scale
+from instructlin.solvers import PCABasis, RidgeProblem, alpha_scale
 
 
 @dataclass(frozen=True)
@@ -126,30 +127,50 @@ def _positive(value, name: str, *, allow_zero: bool = False):
     return value
 
 
-def _fold_predictions(
+def _fold_problems(
     candidates: list[Candidate], X: np.ndarray, Y: np.ndarray, coords: np.ndarray | None,
-    basis: PCABasis | None, train: np.ndarray, val: np.ndarray, out: dict[Candidate, np.ndarray],
-) -> None:
-    """Fill ``out[c][val]`` with each candidate's predictions from a fit on ``train``; ``coords`` are
-    the rows' coordinates in the PCA basis (as many as the largest pca-ridge candidate uses)."""
-    problems: dict[tuple, tuple[RidgeProblem, np.ndarray, float, np.ndarray, np.ndarray]] = {}
+    basis: PCABasis | None, train: np.ndarray, val: np.ndarray,
+) -> list[tuple[RidgeProblem, np.ndarray, float, list[Candidate]]]:
+    """The candidates grouped by the ridge problem they share, each problem fitted on ``train``:
+    ``(problem, held-out rows' features, alpha scale, candidates)``; ``coords`` are the rows'
+    coordinates in the PCA basis (as many as the largest pca-ridge candidate uses)."""
+    groups: dict[tuple, list] = {}
     for c in candidates:
         key = (c.method, c.prior, c.size if c.method == "pca-ridge" else None)
-        if key not in problems:
+        if key not in groups:
             if c.method == "pca-ridge":
                 F_tr, F_val = coords[train, : c.size], coords[val, : c.size]
             else:
                 F_tr, F_val = X[train], X[val]
             components = basis.components[: c.size] if c.method == "pca-ridge" else None
             problem = RidgeProblem.build(F_tr, X[train], Y[train], Prior(c.prior), components)
-            problems[key] = (problem, problem.features(F_val), alpha_scale(F_tr),
-                             problem.prior_part(X[val]).astype(np.float32), problem.UtR.astype(np.float32))
-        problem, val_coords, scale, prior_part, UtR = problems[key]
-        alpha = (1.0 if c.absolute else scale) * c.alpha
-        if c.method == "reduced-rank":
-            out[c][val] = problem.predict(None, X[val], alpha, c.size, coords=val_coords)
-        else:  # the prior's part (alpha-free) once per problem; float32 products, as the scores use
-            out[c][val] = prior_part + (val_coords * problem.shrinkage(alpha)).astype(np.float32) @ UtR
+            groups[key] = [problem, problem.features(F_val), alpha_scale(F_tr), []]
+        groups[key][3].append(c)
+    return [tuple(g) for g in groups.values()]
+
+
+def _alpha(c: Candidate, scale: float) -> float:
+    return (1.0 if c.absolute else scale) * c.alpha
+
+
+def _fold_predictions(groups: list, X_val: np.ndarray, val: np.ndarray, out: dict[Candidate, np.ndarray]) -> None:
+    """Fill ``out[c][val]`` with each candidate's held-out predictions (float32, as the scores use)."""
+    for problem, val_coords, scale, group in groups:
+        prior_part, UtR = problem.prior_part(X_val).astype(np.float32), problem.UtR.astype(np.float32)
+        for c in group:
+            if c.method == "reduced-rank":
+                out[c][val] = problem.predict(None, X_val, _alpha(c, scale), c.size, coords=val_coords)
+            else:  # the prior's part (alpha-free) once per problem
+                out[c][val] = prior_part + (val_coords * problem.shrinkage(_alpha(c, scale))).astype(np.float32) @ UtR
+
+
+def _fold_errors(groups: list, X_val: np.ndarray, val: np.ndarray, scorer: ProfileScorer,
+                 totals: dict[Candidate, np.ndarray]) -> None:
+    """Add each candidate's held-out profile error and cosine sum to ``totals``, from the factors alone."""
+    for problem, val_coords, scale, group in groups:
+        fold = scorer.fold(problem.prior_part(X_val), problem.UtR, val)
+        for c in group:
+            totals[c] += fold.score(val_coords * problem.shrinkage(_alpha(c, scale)))
 
 
 def _compressed_outputs(Y: np.ndarray, candidates: list[Candidate]) -> np.ndarray:
@@ -162,49 +183,46 @@ def _compressed_outputs(Y: np.ndarray, candidates: list[Candidate]) -> np.ndarra
     return Y @ Q
 
 
-def profile_agreement(predicted: np.ndarray, teacher_unit: np.ndarray) -> float:
-    """``1 - RMS`` over pairs i != j of ``cos(t_i, p_j) - cos(t_i, t_j)``: how well each prediction
-    stands in for its teacher row in the teacher's index (neighbours, spread and tightness alike).
-    ``teacher_unit``: the teacher rows already scaled to unit length."""
-    n = len(teacher_unit)
-    if n < 2:
-        return float("nan")
-    norms = np.linalg.norm(predicted, axis=1, keepdims=True)
-    D = teacher_unit - predicted / np.maximum(norms, 1e-12).astype(predicted.dtype)  # t_i . d_j = the gap
-    G = teacher_unit @ D.T
-    off = float(np.einsum("ij,ij->", G, G, dtype=np.float64)) - float(
-        np.sum(np.einsum("ij,ij->i", teacher_unit, D, dtype=np.float64) ** 2))
-    return 1.0 - float(np.sqrt(max(off, 0.0) / (n * (n - 1))))
-
-
 def cross_validate(
     X: np.ndarray, Y: np.ndarray, candidates: list[Candidate], *, basis: PCABasis | None = None,
     folds: int = 5, seed: int = 42, repeats: int | None = None, with_neighbours: bool = True,
 ) -> list[CVScore]:
     """Score every candidate by k-fold CV on the pairs ``(X, Y)`` (at most ``MAX_CV_PAIRS`` of them),
     averaged over ``repeats`` fold seeds (default: :func:`cv_repeats`); labels are never involved.
-    ``with_neighbours=False`` skips the neighbourhood score (NaN), the costliest, where it is not the criterion."""
+    ``with_neighbours=False`` skips the neighbourhood score (NaN), the costliest, where it is not the
+    criterion; the profile and cosine are then scored from each problem's factors (no prediction formed)."""
     from sklearn.model_selection import KFold
 
     if len(X) > MAX_CV_PAIRS:
         pick = np.sort(np.random.default_rng(seed).choice(len(X), MAX_CV_PAIRS, replace=False))
         X, Y = X[pick], Y[pick]
-    folds = max(2, min(folds, len(X)))
-    repeats = cv_repeats(len(X)) if repeats is None else max(1, int(repeats))
+    n = len(X)
+    folds = max(2, min(folds, n))
+    repeats = cv_repeats(n) if repeats is None else max(1, int(repeats))
     Y = _compressed_outputs(Y, candidates)
     sizes = [c.size for c in candidates if c.method == "pca-ridge"]
     if sizes and basis is None:
         raise ValueError("method='pca-ridge' needs a PCA basis of base embeddings.")
     coords = basis.project(X, max(sizes)) if sizes else None
-    k = min(NEIGHBOURS_K, len(X) - 1)
-    teacher = neighbour_sets(Y, k) if with_neighbours else None
+    factored = not with_neighbours and all(c.method != "reduced-rank" for c in candidates)
     teacher_unit = l2_normalize(Y).astype(np.float32)
+    scorer = ProfileScorer(teacher_unit) if factored else None
+    k = min(NEIGHBOURS_K, n - 1)
+    teacher = neighbour_sets(Y, k) if with_neighbours else None
     totals = {c: np.zeros(3) for c in candidates}
     for repeat in range(repeats):
-        oof = {c: np.zeros(Y.shape, dtype=np.float32) for c in candidates}  # float32: ranks and gaps as in float64
+        oof = {} if factored else {c: np.zeros(Y.shape, dtype=np.float32) for c in candidates}
+        errors = {c: np.zeros(2) for c in candidates}  # (profile squared error, cosine sum)
         for train, val in KFold(folds, shuffle=True, random_state=seed + repeat).split(X):
-            _fold_predictions(candidates, X, Y, coords, basis, train, val, oof)
+            groups = _fold_problems(candidates, X, Y, coords, basis, train, val)
+            if factored:
+                _fold_errors(groups, X[val], val, scorer, errors)
+            else:
+                _fold_predictions(groups, X[val], val, oof)
         for c in candidates:
+            if factored:
+                totals[c] += (np.nan, errors[c][1] / n, profile_from_error(errors[c][0], n))
+                continue
             shared = shared_neighbours(neighbour_sets(oof[c], k), teacher) if with_neighbours else np.nan
             totals[c] += (shared, row_cosine(oof[c], teacher_unit).mean(), profile_agreement(oof[c], teacher_unit))
     return [CVScore(c, *(float(v) for v in totals[c] / repeats)) for c in candidates]
@@ -215,24 +233,3 @@ def best(scores: list[CVScore], criterion: Criterion) -> CVScore:
     values = np.array([s.score(criterion) for s in scores])
     values = np.where(np.isfinite(values), values, -np.inf)
     return scores[int(np.argmax(values))]
-
-
-def solve(
-    method: str, X: np.ndarray, Y: np.ndarray, *, prior: str, alpha: float, size: int | None = None,
-    basis: PCABasis | None = None, relative_alpha: bool = True,
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """``(W, b, alpha)`` of one closed-form ridge-family map on all pairs; ``alpha`` is returned
-    absolute (relative alphas are multiples of the features' mean squared singular value)."""
-    if method == "pca-ridge":
-        if basis is None:
-            raise ValueError("method='pca-ridge' needs a PCA basis of base embeddings.")
-        F = basis.project(X, size)
-    else:
-        F = X
-    components = basis.components[:size] if method == "pca-ridge" else None
-    problem = RidgeProblem.build(F, X, Y, Prior(prior), components)
-    absolute = alpha * alpha_scale(F) if relative_alpha else alpha
-    rank = size if method == "reduced-rank" else None
-    B = problem.coefficients(absolute, rank)
-    W, b = affine_from_features(problem, B, X.shape[1], basis if method == "pca-ridge" else None, size)
-    return W, b, float(absolute)

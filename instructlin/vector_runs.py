@@ -22,6 +22,7 @@ from instructlin.extras import require
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import AspectScores, Score, aspect_scores, cosine_summary, kmeans_v_measure
 from instructlin.sampling import train_test_indices
+from instructlin.standin import StandIn, stand_in
 from instructlin.vectors import AlignedVectors, align, read_labels, read_vectors
 
 #: V-measure is computed on at most this many held-out rows (a seeded sample): k-means stays quick.
@@ -64,6 +65,8 @@ class VectorRun:
     n_scored: int
     #: With only some rows instructed and labels given: V-measure of base and mapped on the other rows.
     unpaired_scores: dict[str, Score] | None = None
+    #: Held-out rows (the same sample as V-measure): how well the mapped vectors stand in for the instructed.
+    stand_in: StandIn | None = None
 
 
 def run_vectors(spec: VectorSpec) -> VectorRun:
@@ -104,18 +107,18 @@ def fit_vectors(aligned: AlignedVectors, *, method: str = "auto", train_size: fl
     target = aligned.instructed[position[test]]
     cos_base = cosine_summary(aligned.base[test], target)["mean"]
     cos_mapped = cosine_summary(mapped[test], target)["mean"]
-    scores, scored = None, 0
-    if aligned.labels is not None:
-        pick = _sample(np.arange(len(test)), seed)
-        rows = test[pick]
-        scores = aspect_scores(aligned.base[rows], mapped[rows], target[pick], aligned.labels[rows],
-                               aspect="label", n_seeds=n_seeds)
-        scored = len(rows)
-    return VectorRun(aligned, model, mapped, train, test, cos_base, cos_mapped, scores, scored)
+    pick = _sample(np.arange(len(test)), seed)
+    rows = test[pick]
+    labels = None if aligned.labels is None else aligned.labels[rows]
+    standin = stand_in(aligned.base[rows], mapped[rows], target[pick], labels, seed=seed) if len(rows) > 1 else None
+    scores = None if labels is None else aspect_scores(aligned.base[rows], mapped[rows], target[pick], labels,
+                                                       aspect="label", n_seeds=n_seeds)
+    return VectorRun(aligned, model, mapped, train, test, cos_base, cos_mapped, scores,
+                     len(rows), stand_in=standin)
 
 
 def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
-    """At most ``MAX_SCORED_ROWS`` of ``rows`` (a seeded sample, in order)."""
+    """At most ``MAX_SCORED_ROWS`` of ``rows`` (a seeded sample, in order): scores stay quick and small."""
     if len(rows) <= MAX_SCORED_ROWS:
         return rows
     return np.sort(np.random.default_rng(seed).choice(rows, MAX_SCORED_ROWS, replace=False))

@@ -10,9 +10,10 @@ import streamlit as st
 
 from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
 from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB, MAX_VECTOR_ROWS, METHOD_LABELS, VECTOR_FILE_TYPES
-from instructlin.report import gap_closed_text, retention_text, teacher_verdict
+from instructlin.report import gap_closed_text, over_tightening_note, retention_text, teacher_verdict
 from instructlin.vector_runs import VectorRun, VectorSpec, map_zip, npy_zip, parquet_bytes
 from ui import cached, figures, page, state
+from ui.standin_view import stand_in_row
 from ui.text import code, plain
 
 st.set_page_config(page_title="instructlin · Your vectors", page_icon=":material/upload_file:", layout="wide")
@@ -108,15 +109,9 @@ st.markdown(f"**Map:** `{model.describe()}`, fitted on {len(run.train):,} pairs.
 
 if len(run.test):
     split = f"seed {spec.seed}: fitted on {len(run.train):,} rows, scored on the other {len(run.test):,}"
-    cols = st.columns(3)
-    cols[0].metric("Cosine to instructed, base", f"{run.cosine_base:.3f}", help=f"Held-out rows ({split}).")
-    cols[1].metric("Cosine to instructed, mapped", f"{run.cosine_mapped:.3f}",
-                   delta=f"{run.cosine_mapped - run.cosine_base:+.3f}", help=f"Held-out rows ({split}).")
-    cols[2].metric("Held-out rows", f"{len(run.test):,}")
-    if run.cosine_mapped < run.cosine_base:
-        st.caption("This map keeps the teacher's neighbourhoods (what clustering sees) rather than each vector's "
-                   "direction, so its cosine can sit below the base's. Pick ridge in the sidebar for closeness "
-                   "vector by vector.")
+    if run.stand_in is not None:
+        sample = f" ({run.n_scored:,} of them, a seeded sample)" if run.n_scored < len(run.test) else ""
+        stand_in_row(run.stand_in, teacher=teacher, split=split + sample)
     if run.scores is not None:
         s = run.scores
         cols = st.columns(5)
@@ -127,6 +122,8 @@ if len(run.test):
                        help=f"V mapped / V instructed; n/a when V instructed < {MIN_MEANINGFUL_V}.")
         cols[4].metric("Gap closed", gap_closed_text(s),
                        help=f"(V mapped − V base) / (V instructed − V base); n/a when the gap < {MIN_MEANINGFUL_GAP}.")
+        if note := over_tightening_note(s):
+            st.caption(note)
         st.plotly_chart(figures.vmeasure_bars({aligned.label_column or "labels": {
             k: getattr(s, k).to_dict() for k in ("base", "mapped", "instructed")}}), key="v_bars")
         st.caption(f"Teacher: {teacher}. Split: {split}. V-measure: k-means (k = {len(np.unique(aligned.labels))} "

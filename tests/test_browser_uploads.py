@@ -159,6 +159,7 @@ def test_bring_your_own_vectors(server, browser_page, tmp_path):  # noqa: F811
     run = run_vectors(VectorSpec(*(str(tmp_path / name) for name, _ in files)))
     assert shown["V-measure instructed"] == f"{run.scores.instructed.mean:.3f}", shown
     assert shown["V-measure mapped"] == f"{run.scores.mapped.mean:.3f}", shown
-    assert shown["Held-out rows"] == f"{len(run.test):,}"
+    assert shown["Cosine to the teacher"] == f"{run.stand_in.cosine_mapped:.3f}", shown
+    assert page.get_by_text(f"scored on the other {len(run.test):,}").count() >= 1
     assert page.get_by_role("button", name=re.compile("Mapped vectors with ids")).count() == 1
     screenshot(page, shots() / "upload-your-vectors.png")

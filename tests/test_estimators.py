@@ -181,6 +181,23 @@ def test_cv_scores_are_the_same_in_the_compressed_output_space():
         assert a.cosine == pytest.approx(b.cosine, abs=1e-5)
 
 
+def test_factored_cv_scores_equal_the_scores_of_materialised_predictions():
+    """Without the neighbour score, CV scores profile and cosine from each ridge problem's factors;
+    they must be the numbers the materialised held-out predictions give, for every prior."""
+    base, teacher = _gemma("location")
+    rows = np.random.default_rng(1).choice(len(base), 80, replace=False)
+    basis = pca_basis(base, 32)
+    candidates = [Candidate("pca-ridge", prior, a, k) for prior in ("scaled", "zero", "identity")
+                  for a in (1e-2, 1.0) for k in (4, 32)] + [Candidate("ridge", "scaled", 0.1)]
+    factored = cross_validate(base[rows], teacher[rows], candidates, basis=basis, with_neighbours=False)
+    materialised = cross_validate(base[rows], teacher[rows], candidates, basis=basis, with_neighbours=True)
+    for a, b in zip(factored, materialised, strict=True):
+        assert np.isnan(a.neighbours) and np.isfinite(b.neighbours)
+        assert a.profile == pytest.approx(b.profile, abs=1e-5)
+        assert a.cosine == pytest.approx(b.cosine, abs=1e-5)
+    assert np.ptp([s.profile for s in factored]) > 0.01  # the candidates really differ
+
+
 def test_auto_keeps_the_base_clusters_when_pairs_are_too_few_to_replace_them():
     """8 teacher pairs: auto's scaled prior keeps each vector's own detail, so it keeps more of
     EmbeddingGemma's location V-measure than a zero-prior map, which spans only 8 teacher rows."""

@@ -101,6 +101,10 @@ def test_every_row_instructed_holds_out_a_split_and_the_map_learns_the_location_
     assert s.gap_closed == pytest.approx((s.mapped.mean - s.base.mean) / (s.instructed.mean - s.base.mean))
     assert 0 < run.cosine_mapped <= 1 and run.n_scored == len(run.test)
     assert run.model.n_features_in_ == 768 and run.mapped.shape == (n, 768)
+    si = run.stand_in  # the default map stands in for the teacher: nearer than no map, mixes fairly
+    assert si.cosine_mapped == pytest.approx(run.cosine_mapped)
+    assert si.cosine_mapped > si.cosine_base + 0.1 and si.recall10_mapped > si.recall10_base
+    assert 0.4 <= si.mixed_share <= 0.6 and si.ndcg10_mixed >= 0.95 * si.ndcg10_teacher
 
 
 def test_only_some_rows_instructed_all_train_and_the_rest_is_mapped(pack):

@@ -13,15 +13,16 @@ def stand_in_row(si: StandIn, *, teacher: str, split: str) -> None:
     cols = st.columns(3)
     cols[0].metric("Cosine to the teacher", f"{si.cosine_mapped:.3f}",
                    delta=f"{si.cosine_mapped - si.cosine_base:+.3f} vs no map")
-    cols[0].caption(f"Mean cosine of each mapped vector with the same text's {teacher} vector.")
+    cols[0].caption("Mean cosine of each mapped vector with the same text's teacher vector.")
     cols[1].metric("Teacher's neighbours kept (recall@10)", f"{si.recall10_mapped:.2f}",
                    delta=f"{si.recall10_mapped - si.recall10_base:+.2f} vs no map")
-    cols[1].caption(f"Share of each {teacher} query's 10 nearest texts that an index of mapped vectors returns.")
+    cols[1].caption("Share of each teacher query's 10 nearest texts (in the teacher's index) that an index of "
+                    "mapped vectors returns.")
     fair = 0.4 <= si.mixed_share <= 0.6
     word = "mix fairly" if fair else (
         "crowd the teacher's out" if si.mixed_share < 0.4 else "hide behind the teacher's")
     cols[2].metric("Teacher-encoded share, mixed index", f"{si.mixed_share:.2f}",
                    help="Half the texts indexed by their teacher vector, half by their mapped one; 0.50 is fair.")
-    cols[2].caption(f"In a half-mapped index, {teacher} queries' top 10 are this share teacher-encoded: "
+    cols[2].caption("In a half-mapped index, teacher queries' top 10 are this share teacher-encoded: "
                     f"the mapped vectors {word} (0.50 = fair).")
-    st.caption(f"Stand-in measures: {teacher} against the map, on {split}.")
+    st.caption(f"Stand-in measures. Teacher: {teacher}. Split: {split}.")
