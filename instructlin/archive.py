@@ -26,11 +26,16 @@ def weights_limit(n_in: int, n_out: int) -> int:
     return 8 + HEADER_MARGIN + FLOAT32_BYTES * (n_out * n_in + n_out)
 
 
-def _bounded_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """At most ``limit`` bytes of a member, checked against both its declared and its actual size."""
+def _check_declared(info: zipfile.ZipInfo, limit: int) -> None:
+    """Refuse a member whose size in the zip's directory is above ``limit`` (nothing is read)."""
     if info.file_size > limit:
         raise MapArchiveError(f"{info.filename} unpacks to {info.file_size:,} bytes; it may be at most "
                               f"{limit:,} bytes here.")
+
+
+def _bounded_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """At most ``limit`` bytes of a member, checked against both its declared and its actual size."""
+    _check_declared(info, limit)
     with archive.open(info) as member:
         data = member.read(limit + 1)
     if len(data) > limit:
@@ -48,8 +53,9 @@ def _dimension(config: dict[str, Any], key: str) -> int:
     return value
 
 
-def read_map_archive(source: IO[bytes]) -> dict[str, bytes]:
-    """``config.json`` (at most 1 MB) and ``model.safetensors`` (at most what its declared dims need) of a map zip."""
+def read_map_archive(source: IO[bytes], *, expected_dims: tuple[int, int] | None = None) -> dict[str, bytes]:
+    """``config.json`` (at most 1 MB) and ``model.safetensors`` (at most what its declared dims need) of a map
+    zip; ``expected_dims`` (d_in, d_out): refuse other declared dimensions before the weights are read."""
     try:
         with zipfile.ZipFile(source) as archive:
             missing = [name for name in (WEIGHTS_FILE, CONFIG_FILE) if name not in archive.namelist()]
@@ -67,15 +73,21 @@ def read_map_archive(source: IO[bytes]) -> dict[str, bytes]:
                 raise MapArchiveError(f"{CONFIG_FILE} is not UTF-8 JSON.") from None
             if not isinstance(config, dict):
                 raise MapArchiveError(f"{CONFIG_FILE} holds {type(config).__name__}, not a JSON object.")
-            limit = weights_limit(_dimension(config, "n_features_in"), _dimension(config, "n_features_out"))
+            dims = (_dimension(config, "n_features_in"), _dimension(config, "n_features_out"))
+            limit = weights_limit(*dims)
+            _check_declared(weights_info, limit)
+            if expected_dims is not None and dims != tuple(expected_dims):
+                raise MapArchiveError(f"{CONFIG_FILE} declares a {dims[0]} -> {dims[1]} map; these embeddings "
+                                      f"need {expected_dims[0]} -> {expected_dims[1]}. Upload a map fitted on "
+                                      "this encoder's embeddings.")
             return {CONFIG_FILE: raw_config, WEIGHTS_FILE: _bounded_read(archive, weights_info, limit)}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error):
         raise MapArchiveError("It is not a readable zip archive (or a member is damaged or encrypted).") from None
 
 
-def unpack_map_archive(source: IO[bytes], folder: str | Path) -> Path:
+def unpack_map_archive(source: IO[bytes], folder: str | Path, *, expected_dims: tuple[int, int] | None = None) -> Path:
     """Write the two checked members of a map zip into ``folder`` (no name from the zip is used as a path)."""
     folder = Path(folder)
-    for name, data in read_map_archive(source).items():
+    for name, data in read_map_archive(source, expected_dims=expected_dims).items():
         (folder / name).write_bytes(data)
     return folder

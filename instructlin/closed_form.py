@@ -9,6 +9,7 @@ import numpy as np
 
 from instructlin.choices import Criterion, MapMethod, Prior
 from instructlin.inputs import as_numpy
+from instructlin.moments import pair_moments
 from instructlin.selection import best, candidate_grid, cross_validate
 from instructlin.solvers import PCABasis, RidgeProblem, affine_from_features, alpha_scale, pca_basis
 
@@ -63,15 +64,17 @@ def fit_closed_form(
 def corpus_basis(X: np.ndarray, X_unpaired: Any, *, seed: int) -> PCABasis:
     """The PCA basis of the base rows of the whole corpus (``X_unpaired``), or of the pairs' when not given;
     at most ``MAX_BASIS_ROWS`` rows (a seeded sample) and ``MAX_COMPONENTS`` directions."""
-    rows = X if X_unpaired is None else np.asarray(as_numpy(X_unpaired), dtype=np.float64)
-    if rows.ndim != 2 or rows.shape[1] != X.shape[1]:
+    rows = X if X_unpaired is None else as_numpy(X_unpaired)
+    if not isinstance(rows, np.ndarray):
+        rows = np.asarray(rows, dtype=np.float64)
+    if len(rows.shape) != 2 or rows.shape[1] != X.shape[1]:
         raise ValueError(
-            f"X_unpaired has shape {rows.shape}; it must be base embeddings of d={X.shape[1]}."
+            f"X_unpaired has shape {tuple(rows.shape)}; it must be base embeddings of d={X.shape[1]}."
         )
-    if len(rows) > MAX_BASIS_ROWS:
+    if len(rows) > MAX_BASIS_ROWS:  # sample before any float64 copy
         pick = np.random.default_rng(seed).choice(len(rows), MAX_BASIS_ROWS, replace=False)
         rows = rows[np.sort(pick)]
-    return pca_basis(rows, min(MAX_COMPONENTS, X.shape[0], X.shape[1]))
+    return pca_basis(np.asarray(rows, dtype=np.float64), min(MAX_COMPONENTS, X.shape[0], X.shape[1]))
 
 
 def require_square(X: np.ndarray, Y: np.ndarray, what: str) -> None:
@@ -88,16 +91,21 @@ def solve(
     basis: PCABasis | None = None, relative_alpha: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """``(W, b, alpha)`` of one closed-form ridge-family map on all pairs; ``alpha`` is returned
-    absolute (relative alphas are multiples of the features' mean squared singular value)."""
-    if method == "pca-ridge":
-        if basis is None:
-            raise ValueError("method='pca-ridge' needs a PCA basis of base embeddings.")
-        F = basis.project(X, size)
-    else:
-        F = X
+    absolute (relative alphas are multiples of the features' mean squared singular value). With more
+    pairs than features the rows enter through block-summed moments, so memory stays O(p d)."""
+    if method == "pca-ridge" and basis is None:
+        raise ValueError("method='pca-ridge' needs a PCA basis of base embeddings.")
     components = basis.components[:size] if method == "pca-ridge" else None
-    problem = RidgeProblem.build(F, X, Y, Prior(prior), components)
-    absolute = alpha * alpha_scale(F) if relative_alpha else alpha
+    n, p = len(X), X.shape[1] if components is None else len(components)
+    if n > p:
+        moments = pair_moments(X, Y, center=None if components is None else basis.mean, directions=components)
+        problem = RidgeProblem.from_moments(moments, Prior(prior), components)
+        scale = max(float(np.trace(moments.FF)) / p, 1e-12)  # alpha_scale of the features, from the moments
+    else:
+        F = basis.project(X, size) if components is not None else X
+        problem = RidgeProblem.build(F, X, Y, Prior(prior), components)
+        scale = alpha_scale(F)
+    absolute = alpha * scale if relative_alpha else alpha
     rank = size if method == "reduced-rank" else None
     B = problem.coefficients(absolute, rank)
     W, b = affine_from_features(problem, B, X.shape[1], basis if method == "pca-ridge" else None, size)

@@ -15,6 +15,9 @@ from sklearn.utils.validation import check_array, validate_data
 
 from instructlin.arrays import check_finite
 
+#: Dtypes kept as given (anything else becomes float64).
+FLOATS = (np.float64, np.float32)
+
 
 def is_torch(X: Any) -> bool:
     """Whether ``X`` is a torch tensor (checked by module name, so torch is never imported here)."""
@@ -52,7 +55,8 @@ def _pairs_misaligned(shape_x: tuple[int, ...] | None, shape_y: tuple[int, ...] 
 
 
 def validate_pairs(estimator: Any, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Paired rows as finite float64 arrays ``(n, d_in)`` and ``(n, d_out)``; resets the fitted input info.
+    """Paired rows as finite float arrays ``(n, d_in)`` and ``(n, d_out)``: float32 stays float32 (no
+    n x d float64 copy; the solvers convert blocks); resets the fitted input info.
 
     A 1-D ``Y`` is taken as one instructed coordinate per row, ``(n, 1)``, like a regressor's 1-D target.
     """
@@ -60,8 +64,8 @@ def validate_pairs(estimator: Any, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarr
     shape_x, shape_y = _shape(X), _shape(Y)
     try:  # separately, so that NaN in either reaches instructlin's own message below
         X, Y = validate_data(estimator, X, Y, validate_separately=(
-            {"dtype": np.float64, "ensure_all_finite": False, "ensure_min_samples": 2},
-            {"dtype": np.float64, "ensure_all_finite": False, "ensure_2d": False}))
+            {"dtype": FLOATS, "ensure_all_finite": False, "ensure_min_samples": 2},
+            {"dtype": FLOATS, "ensure_all_finite": False, "ensure_2d": False}))
     except ValueError as err:
         if _pairs_misaligned(shape_x, shape_y):
             raise ValueError(f"{_pairs_message(shape_x, shape_y)} ({err})") from None

@@ -196,6 +196,7 @@ def cross_validate(
     if len(X) > MAX_CV_PAIRS:
         pick = np.sort(np.random.default_rng(seed).choice(len(X), MAX_CV_PAIRS, replace=False))
         X, Y = X[pick], Y[pick]
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     n = len(X)
     folds = max(2, min(folds, n))
     repeats = cv_repeats(n) if repeats is None else max(1, int(repeats))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from instructlin.choices import Prior
+from instructlin.moments import PairMoments, pair_moments
 
 __all__ = ["PCABasis", "Prior", "RidgeProblem", "affine_from_features", "alpha_scale", "complement_scale",
            "pca_basis", "procrustes_solution"]
@@ -53,25 +54,30 @@ def _top_right_singular(A: np.ndarray, k: int | None = None) -> tuple[np.ndarray
     value is numerically zero are dropped (they carry nothing a ridge or PCA could use)."""
     n, d = A.shape
     if d <= n:
-        w, V = np.linalg.eigh(A.T @ A)
-        order = np.argsort(w)[::-1]
-        w, Vt = w[order], V[:, order].T
-    else:
-        w, U = np.linalg.eigh(A @ A.T)
-        order = np.argsort(w)[::-1]
-        w, U = w[order], U[:, order]
-        Vt = None
-    s = np.sqrt(np.clip(w, 0.0, None))
+        return singular_from_gram(A.T @ A, k)
+    w, U = np.linalg.eigh(A @ A.T)
+    order = np.argsort(w)[::-1]
+    s, keep = _kept(np.sqrt(np.clip(w[order], 0.0, None)), k)
+    U = U[:, order][:, keep]
+    Vt = (U.T @ A) / np.where(s > 0, s, 1.0)[:, None]
+    return s, np.ascontiguousarray(Vt)
+
+
+def singular_from_gram(gram: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(s, Vt)`` of any ``A`` with ``A^T A = gram``, numerically zero directions dropped (see above)."""
+    w, V = np.linalg.eigh(gram)
+    order = np.argsort(w)[::-1]
+    s, keep = _kept(np.sqrt(np.clip(w[order], 0.0, None)), k)
+    return s, np.ascontiguousarray(V[:, order].T[keep])
+
+
+def _kept(s: np.ndarray, k: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The singular values worth keeping (above 1e-7 of the largest; at least one; at most ``k``) and their mask."""
     keep = s > s[0] * 1e-7 if len(s) and s[0] > 0 else np.zeros(len(s), dtype=bool)
     keep[: 1] = True  # at least one direction, even for an all-zero A
     if k is not None:
         keep[k:] = False
-    s = s[keep]
-    if Vt is None:
-        Vt = (U[:, keep].T @ A) / np.where(s > 0, s, 1.0)[:, None]
-    else:
-        Vt = Vt[keep]
-    return s, np.ascontiguousarray(Vt)
+    return s[keep], keep
 
 
 def alpha_scale(F: np.ndarray) -> float:
@@ -108,6 +114,22 @@ class RidgeProblem:
         s, Vt = _top_right_singular(Fc)
         Ut = (Vt @ Fc.T) / np.where(s > 0, s, 1.0)[:, None]  # U^T of the thin SVD of Fc
         return cls(f_mean, x_mean, y_mean, s, Vt, Ut @ target, float(scale))
+
+    @classmethod
+    def from_moments(cls, m: PairMoments, prior: Prior, components: np.ndarray | None = None) -> RidgeProblem:
+        """The problem :meth:`build` factors, from block-summed moments (any number of rows, O(p d) memory):
+        ``Fc^T Fc`` gives the singular directions, ``Fc^T (Yc - c Xc)`` the learned part."""
+        scale = {Prior.IDENTITY: 1.0, Prior.ZERO: 0.0}.get(prior)
+        if scale is None:  # complement_scale, with the sums the moments already hold
+            cross, energy = m.xy, m.xx
+            if components is not None:
+                cross -= float(np.sum(m.FY * components))
+                energy -= float(np.trace(m.FF))
+            scale = cross / energy if energy > 1e-9 * max(m.xx, 1e-300) else 0.0
+        features_target = m.FY - scale * m.FX if scale else m.FY
+        s, Vt = singular_from_gram(m.FF)
+        UtR = (Vt @ features_target) / np.where(s > 0, s, 1.0)[:, None]
+        return cls(m.f_mean, m.x_mean, m.y_mean, s, Vt, UtR, float(scale))
 
     def shrinkage(self, alpha: float) -> np.ndarray:
         """Ridge's factor ``s / (s^2 + alpha)`` on each singular direction of the features."""
@@ -172,14 +194,14 @@ def complement_scale(Xc: np.ndarray, Yc: np.ndarray, Fc: np.ndarray | None,
 
 
 def procrustes_solution(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Orthogonal ``W`` and bias ``b`` minimising ``|XW + b - Y|`` (centred Procrustes)."""
-    x_mean, y_mean = X.mean(axis=0), Y.mean(axis=0)
-    cross = (X - x_mean).T @ (Y - y_mean)
+    """Orthogonal ``W`` and bias ``b`` minimising ``|XW + b - Y|`` (centred Procrustes); the rows enter
+    through their block-summed cross moment only."""
+    moments = pair_moments(X, Y)
     try:
-        U, _, Vt = np.linalg.svd(cross)
+        U, _, Vt = np.linalg.svd(moments.FY)
     except np.linalg.LinAlgError:  # LAPACK's divide-and-conquer can fail to converge; QR iteration does not
         from scipy.linalg import svd
 
-        U, _, Vt = svd(cross, lapack_driver="gesvd")
+        U, _, Vt = svd(moments.FY, lapack_driver="gesvd")
     W = U @ Vt
-    return W, y_mean - x_mean @ W
+    return W, moments.y_mean - moments.x_mean @ W

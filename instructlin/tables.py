@@ -37,8 +37,11 @@ def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
         if suffix == ".csv":
             return pd.read_csv(path, encoding="utf-8", nrows=nrows)
         if suffix == ".parquet":
-            require("pyarrow", purpose="reading Parquet")
-            return pd.read_parquet(path).head(nrows)
+            pq = require("pyarrow.parquet", purpose="reading Parquet")
+            if nrows is None:
+                return pd.read_parquet(path)
+            first = next(pq.ParquetFile(path).iter_batches(batch_size=max(nrows, 1)), None)  # decode no more
+            return pd.read_parquet(path).head(0) if first is None else first.to_pandas()
         return pd.read_json(path, lines=True, encoding="utf-8", nrows=nrows)
     except UnicodeDecodeError as err:
         raise DataError(

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from instructlin.budgets import APP_MAX_VECTOR_VALUES
 from instructlin.data import TextDataset
 from instructlin.extras import require
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
@@ -70,11 +71,13 @@ class VectorRun:
 
 
 def run_vectors(spec: VectorSpec) -> VectorRun:
-    """Read and align the files of ``spec``, then fit and score the map (what the app's page runs, cached)."""
+    """Read and align the files of ``spec`` within the app's budget (``APP_MAX_VECTOR_VALUES`` numbers per
+    file, checked before decoding), then fit and score the map (what the app's page runs, cached)."""
     ids = {"id_column": spec.id_column or None, "ids": spec.id_column != ""}
     base_name, instructed_name, labels_name = spec.names
-    base = read_vectors(spec.base, name=base_name, vector_column=spec.vector_column, **ids)
-    instructed = read_vectors(spec.instructed, name=instructed_name, vector_column=spec.vector_column, **ids)
+    budget = {"vector_column": spec.vector_column, "max_values": APP_MAX_VECTOR_VALUES, **ids}
+    base = read_vectors(spec.base, name=base_name, **budget)
+    instructed = read_vectors(spec.instructed, name=instructed_name, **budget)
     labels = None if spec.labels is None else read_labels(spec.labels, name=labels_name,
                                                           label_column=spec.label_column, **ids)
     return fit_vectors(align(base, instructed, labels), method=spec.method, train_size=spec.train_size,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.arrays import NPY_MAGIC
 from instructlin.arrow_lists import vectors as list_vectors
+from instructlin.budgets import check_vector_size, npy_shape, parquet_list_values
 from instructlin.data import DataError, read_table
 from instructlin.extras import require
 from instructlin.options import MAX_VECTOR_DIM, MAX_VECTOR_ROWS
@@ -72,11 +72,7 @@ def _checked(array: np.ndarray, ids: np.ndarray | None, name: str, max_rows: int
     rows, dim = array.shape
     if rows == 0 or dim == 0:
         raise DataError(f"{name} is empty ({rows} rows x {dim} dimensions).")
-    if rows > max_rows:
-        raise DataError(f"{name} has {rows:,} rows; at most {max_rows:,} are read here. Sample it first, "
-                        "or map the whole file with the command line (instructlin fit / map).")
-    if dim > MAX_VECTOR_DIM:
-        raise DataError(f"{name} has {dim:,} dimensions; at most {MAX_VECTOR_DIM:,} are read.")
+    check_vector_size(rows, dim, name, max_rows=max_rows, max_dim=MAX_VECTOR_DIM, max_values=None)
     bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
     if len(bad):
         first = f"id {ids[bad[0]]!r}" if ids is not None else f"row {int(bad[0])}"
@@ -96,10 +92,12 @@ def _unique_ids(ids: np.ndarray, name: str) -> np.ndarray:
 
 
 def read_vectors(path: str | Path, *, name: str | None = None, id_column: str | None = None, ids: bool = True,
-                 vector_column: str | None = None, max_rows: int = MAX_VECTOR_ROWS) -> VectorFile:
+                 vector_column: str | None = None, max_rows: int = MAX_VECTOR_ROWS,
+                 max_values: int | None = None) -> VectorFile:
     """Embeddings from a ``.npy`` (no ids) or a Parquet file (an ``id`` column and one list-of-numbers column).
 
-    ``ids=False`` ignores any id column (rows are then matched by position).
+    ``ids=False`` ignores any id column (rows are then matched by position). ``max_values``: refuse files
+    declaring more numbers (rows x dimensions) than this, before decoding them (the app's budget).
     """
     path = Path(path)
     name = name or path.name
@@ -107,47 +105,50 @@ def read_vectors(path: str | Path, *, name: str | None = None, id_column: str | 
         raise DataError(f"{name} is not there (no such file, or removed from the upload store); load it again.")
     suffix = Path(name).suffix.lower() or path.suffix.lower()
     if suffix == ".npy":
-        with path.open("rb") as handle:
-            if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
-                raise DataError(f"{name} is not a .npy file; save the embeddings with numpy.save.")
+        shape, _ = npy_shape(path, name)  # from the header: nothing decoded yet
+        if len(shape) == 2:
+            check_vector_size(*shape, name, max_rows=max_rows, max_dim=MAX_VECTOR_DIM, max_values=max_values)
         try:
             array = np.load(path, allow_pickle=False)
-        except ValueError:
-            raise DataError(f"{name} holds Python objects (it would need unpickling, which is never done); "
-                            "save a float array with numpy.save.") from None
-        except (OSError, EOFError) as err:
+        except (ValueError, OSError, EOFError) as err:
             raise DataError(f"{name} is truncated or damaged ({_one_line(err)}).") from None
         return VectorFile(name, _checked(array, None, name, max_rows))
     if suffix != ".parquet":
         raise DataError(f"{name}: embeddings are read from .npy or .parquet files, not {suffix or 'this file'}.")
-    return _read_parquet(path, name, id_column, vector_column, max_rows, ids)
+    return _read_parquet(path, name, id_column, vector_column, max_rows, ids, max_values)
 
 
 def _read_parquet(path: Path, name: str, id_column: str | None, vector_column: str | None,
-                  max_rows: int, use_ids: bool) -> VectorFile:
+                  max_rows: int, use_ids: bool, max_values: int | None) -> VectorFile:
     pa, pq = require("pyarrow", purpose="Parquet"), require("pyarrow.parquet", purpose="Parquet")
     try:
-        table = pq.read_table(path)
+        parquet = pq.ParquetFile(path)
+        schema, meta = parquet.schema_arrow, parquet.metadata
     except (pa.ArrowException, OSError) as err:
         raise DataError(f"{name} is not a readable Parquet file ({_one_line(err)}).") from None
-    lists = [f.name for f in table.schema if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+    lists = [f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
              or pa.types.is_fixed_size_list(f.type)]
     if vector_column is None:
         if len(lists) != 1:
-            found = ", ".join(table.column_names)
+            found = ", ".join(schema.names)
             raise DataError(f"{name} has {len(lists)} list columns ({', '.join(lists) or 'none'}; columns: "
                             f"{found}); it needs one column holding each row's vector. Name the vector column.")
         vector_column = lists[0]
     if vector_column not in lists:
         raise DataError(f"{name} has no list column {vector_column!r}; list columns: {', '.join(lists) or 'none'}.")
-    kind = table.schema.field(vector_column).type.value_type
+    kind = schema.field(vector_column).type.value_type
     if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
         raise DataError(f"{name}: column {vector_column!r} holds lists of {kind}, not numbers.")
-    id_column = None if not use_ids else id_column or ("id" if "id" in table.column_names else None)
-    if id_column is not None and id_column not in table.column_names:
-        raise DataError(f"{name} has no id column {id_column!r}; columns: {', '.join(table.column_names)}.")
-    if table.num_rows > max_rows:
-        _checked(np.zeros((table.num_rows, 1)), None, name, max_rows)
+    id_column = None if not use_ids else id_column or ("id" if "id" in schema.names else None)
+    if id_column is not None and id_column not in schema.names:
+        raise DataError(f"{name} has no id column {id_column!r}; columns: {', '.join(schema.names)}.")
+    values = parquet_list_values(meta, vector_column)  # from the footer: nothing decoded yet
+    check_vector_size(meta.num_rows, -(-values // max(meta.num_rows, 1)), name, max_rows=max_rows,
+                      max_dim=MAX_VECTOR_DIM, max_values=max_values)
+    try:
+        table = parquet.read(columns=[c for c in (id_column, vector_column) if c is not None])
+    except (pa.ArrowException, OSError) as err:
+        raise DataError(f"{name} is not a readable Parquet file ({_one_line(err)}).") from None
     ids = None
     if id_column is not None:
         column = table.column(id_column)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from instructlin.budgets import check_table_size
 from instructlin.data import DataError, read_table
 from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB
 from ui import access, cached, figures, page, state
@@ -81,6 +82,11 @@ def _guess_text(head: pd.DataFrame) -> tuple[str | None, str]:
 
 def _head(path: Path, name: str) -> pd.DataFrame:
     with page.guard(f"Reading {plain(name)}"):
+        try:
+            check_table_size(path, name=name)  # the app's budget, from the footer or line count
+        except DataError as err:
+            st.error(f"**{plain(name)} is too large for this app.** {plain(err)}")
+            st.stop()
         frame = read_table(path, nrows=200)
     if len(frame.columns) < 2:
         st.error(f"{plain(name)} has {len(frame.columns)} column(s); it needs a text column and at least "

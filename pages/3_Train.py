@@ -152,13 +152,13 @@ st.subheader("Check a saved map")
 upload = st.file_uploader("A map .zip from this page (model.safetensors + config.json)", type=["zip"],
                           key="map_upload")
 if upload is not None:
+    encoder = cached.encoder(config.encoder_spec())
     with page.guard("Loading the map"), tempfile.TemporaryDirectory() as tmp:
-        try:  # sizes are checked against config.json before anything unpacks; only the two known names
-            unpack_map_archive(io.BytesIO(upload.getvalue()), tmp)
+        try:  # sizes and dimensions are checked against config.json before anything unpacks
+            unpack_map_archive(io.BytesIO(upload.getvalue()), tmp, expected_dims=(encoder.dim, encoder.dim))
         except MapArchiveError as err:
             raise ValueError(f"{plain(upload.name)} was refused. {err} Download a map above.") from None
         loaded = InstructionMap.load(tmp)
-    encoder = cached.encoder(config.encoder_spec())
     with page.guard("Checking the map"):
         loaded.check_compatible(dim=encoder.dim, encoder_id=encoder.model_id)
     emb = cached.embeddings(config.embedding_spec())

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from instructlin.choices import Prior
 from instructlin.data import load_demo
 from instructlin.mapping import InstructionMap
 from instructlin.metrics import kmeans_v_measure
@@ -215,3 +216,34 @@ def test_auto_keeps_the_base_clusters_when_pairs_are_too_few_to_replace_them():
         forced = InstructionMap(prior="zero", random_state=seed).fit(base[train], teacher[train], X_unpaired=base)
         zero.append(kmeans_v_measure(forced.transform(base[test]), labels[test], n_seeds=5).mean / v_teacher)
     assert np.mean(auto) > np.mean(zero) + 0.1, (auto, zero)
+
+
+@pytest.mark.parametrize("prior", ["scaled", "zero", "identity"])
+@pytest.mark.parametrize("method", ["pca-ridge", "ridge", "reduced-rank"])
+def test_block_moments_give_the_map_the_in_memory_factoring_gives(method, prior):
+    """With more pairs than features the final solve reads the rows only through block-summed moments;
+    the map must be the one the in-memory SVD of the centred features gives, blocks of any size."""
+    from instructlin.closed_form import solve
+    from instructlin.moments import pair_moments
+    from instructlin.solvers import RidgeProblem, affine_from_features, alpha_scale
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 24)) + 2.0  # an offset mean, as embeddings have
+    Y = X @ (np.eye(24) + 0.3 * rng.normal(size=(24, 24))) + 0.1 * rng.normal(size=(300, 24)) - 1.0
+    basis = pca_basis(X, 16)
+    size = 8 if method != "ridge" else None
+    W, b, alpha = solve(method, X.astype(np.float32), Y.astype(np.float32), prior=prior, alpha=0.1,
+                        size=size, basis=basis)
+    components = basis.components[:8] if method == "pca-ridge" else None
+    F = basis.project(X, 8) if method == "pca-ridge" else X
+    problem = RidgeProblem.build(F, X, Y, Prior(prior), components)
+    assert alpha == pytest.approx(0.1 * alpha_scale(F), rel=1e-6)
+    B = problem.coefficients(alpha, size if method == "reduced-rank" else None)
+    W_ref, b_ref = affine_from_features(problem, B, 24, basis if method == "pca-ridge" else None, size)
+    np.testing.assert_allclose(W, W_ref, atol=1e-5)
+    np.testing.assert_allclose(b, b_ref, atol=1e-5)
+    one, many = pair_moments(X, Y, directions=components, center=basis.mean), pair_moments(
+        X, Y, directions=components, center=basis.mean, block=7)
+    np.testing.assert_allclose(one.FF, many.FF, atol=1e-10 * np.abs(one.FF).max())
+    np.testing.assert_allclose(one.FY, many.FY, atol=1e-10 * np.abs(one.FY).max())
+    assert one.xy == pytest.approx(many.xy) and one.xx == pytest.approx(many.xx)

@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from instructlin import curves, stages
+from instructlin.budgets import check_table_size
 from instructlin.data import TextDataset
 from instructlin.experiment import ExperimentConfig, ExperimentResult, experiment_result
 from instructlin.metrics import kmeans_labels
@@ -35,8 +36,11 @@ from instructlin.timing import pipeline_costs
 from instructlin.vector_runs import VectorRun, VectorSpec, run_vectors
 
 
-@st.cache_resource(show_spinner="Loading the dataset...", max_entries=16)
+@st.cache_resource(show_spinner="Loading the dataset...", max_entries=4)
 def dataset(spec: DataSpec) -> TextDataset:
+    """A table within the app's budget (rows, decoded bytes: checked before decoding), loaded once."""
+    if spec.data != "demo" and not spec.data.startswith("nyt:"):
+        check_table_size(spec.data)
     return stages.load_data(spec=spec)
 
 

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
 QUERY_KEYS = {"encoder": str, "device": str, "n_per_class": int, "seed": int, "method": str}
 #: The library's choices for those that have a fixed set: another value falls back to the default.
 QUERY_CHOICES = {"device": DEVICE_CHOICES, "method": METHOD_CHOICES}
+#: The widgets' ranges for the numbers: another value falls back to the default.
+QUERY_RANGES = {"n_per_class": (0, 100_000), "seed": (0, 2**31 - 1)}
 
 PRESETS = (
     "Identify the topic of the given news article",
@@ -57,15 +59,41 @@ def init() -> None:
     for key, value in DEFAULTS.items():
         if key not in st.session_state:
             raw = st.query_params.get(key)
-            try:
-                chosen = QUERY_KEYS[key](raw) if raw is not None and key in QUERY_KEYS \
-                    else (dict(value) if isinstance(value, dict) else value)
-                if key in QUERY_CHOICES and chosen not in QUERY_CHOICES[key]:
-                    raise ValueError(f"{key}={chosen!r}")
-                st.session_state[key] = chosen
-            except ValueError:
-                st.session_state[key] = value
+            if raw is None or key not in QUERY_KEYS:
+                st.session_state[key] = dict(value) if isinstance(value, dict) else value
+                continue
+            refusal = _query_refusal(key, raw)
+            st.session_state[key] = value if refusal else QUERY_KEYS[key](raw)
+            if refusal:
+                st.warning(f"The address bar's {code(key + '=' + raw)} was ignored ({refusal}); the default "
+                           f"{code(value)} is used.", icon=":material/block:")
     _enforce_access()
+
+
+def _query_refusal(key: str, raw: str) -> str | None:
+    """Why the address bar's value for ``key`` cannot be used (None: it can)."""
+    try:
+        chosen = QUERY_KEYS[key](raw)
+    except ValueError:
+        return "not a whole number"  # only the numbers can fail to convert
+    if key in QUERY_CHOICES and chosen not in QUERY_CHOICES[key]:
+        return f"one of {', '.join(QUERY_CHOICES[key])}"
+    if key in QUERY_RANGES and not QUERY_RANGES[key][0] <= chosen <= QUERY_RANGES[key][1]:
+        return f"outside {QUERY_RANGES[key][0]:,} to {QUERY_RANGES[key][1]:,}"
+    if key == "device" and chosen not in ("auto", "cpu") and not _device_present(chosen):
+        return f"this server has no {chosen}"
+    return None
+
+
+def _device_present(device: str) -> bool:
+    from instructlin.devices import resolve_device
+    from instructlin.protocols import EncoderUnavailableError
+
+    try:
+        resolve_device(device)
+    except (EncoderUnavailableError, ImportError):
+        return False
+    return True
 
 
 def _enforce_access() -> None:
