@@ -11,6 +11,7 @@ import pytest
 
 from instructlin import explore
 from instructlin.csv_export import FORMULA_STARTS, csv_bytes, frame_csv_bytes, safe_cell
+from instructlin.vector_runs import npy_zip
 
 from .reliability import Case, params
 
@@ -37,6 +38,11 @@ def _explore_ids(texts: list[str]) -> list[str]:
         return [row[1] for row in _rows(archive.read("m.ids.csv"))[1:]]
 
 
+def _vector_ids(texts: list[str]) -> list[str]:
+    with zipfile.ZipFile(io.BytesIO(npy_zip(np.asarray(texts), np.zeros((len(texts), 2))))) as archive:
+        return [row[0] for row in _rows(archive.read("ids.csv"))[1:]]
+
+
 def _explore_table(texts: list[str]) -> list[str]:
     table = explore.point_table(ids=[f"n{i}" for i in range(len(texts))], texts=texts,
                                 labels={"topic": texts}, coords={})
@@ -52,6 +58,9 @@ CASES = [
     Case("an id starting with = + - @ tab or CR", "app: Train / Explore mapped embeddings (.npy + ids.csv)",
          "prefixed with ' (OWASP CSV-injection rule); plain numbers such as -5 stay as they are",
          {"export": _explore_ids}),
+    Case("an id starting with = + - @ tab or CR", "app: Your vectors, mapped vectors (.npy + ids.csv)",
+         "prefixed with ' (OWASP CSV-injection rule); plain numbers such as -5 stay as they are",
+         {"export": _vector_ids}),
 ]
 
 
