@@ -1,0 +1,174 @@
+"""Values beyond float32, damaged files and odd input: one line naming the problem and the fix, never inf
+written with exit 0, never an "internal error"."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instructlin.cli import main
+from instructlin.mapping import InstructionMap
+
+from .reliability import Case, params
+
+DIM = 8
+BIG = 3e38  # finite in float32, but any sum of a few such values overflows it
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> dict[str, str]:
+    """A fitted map and .npy / Parquet inputs of ordinary and of extreme scale."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, DIM)).astype(np.float32)
+    Y = X @ rng.normal(size=(DIM, DIM)).astype(np.float32)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", Y)
+    np.save(tmp_path / "x_big32.npy", np.where(np.arange(40)[:, None] == 5, np.float32(BIG), X))
+    np.save(tmp_path / "x_big64.npy", np.where(np.arange(40)[:, None] == 7, 1e300, X.astype(np.float64)))
+    np.save(tmp_path / "y_big64.npy", Y.astype(np.float64) * 1e300)
+    InstructionMap("ridge", alpha=1.0, prior="zero").fit(X, Y).save(tmp_path / "map")
+    pa, pq = pytest.importorskip("pyarrow"), pytest.importorskip("pyarrow.parquet")
+    big = np.where(np.arange(40)[:, None] == 3, np.float32(BIG), X).astype(np.float32)
+    column = pa.FixedSizeListArray.from_arrays(pa.array(big.reshape(-1)), DIM)
+    pq.write_table(pa.table({"id": [f"t{i}" for i in range(40)], "embedding": column}), tmp_path / "big.parquet")
+    return {"dir": str(tmp_path), "map": str(tmp_path / "map"), "x": str(tmp_path / "x.npy"),
+            "y": str(tmp_path / "y.npy"), "out": str(tmp_path / "out")}
+
+
+def _fill(argv: list[str], work: dict[str, str]) -> list[str]:
+    for key, value in work.items():
+        argv = [arg.replace("{" + key + "}", value) for arg in argv]
+    return argv
+
+
+def _listing(folder: str) -> set[str]:
+    return {str(p.relative_to(folder)) for p in Path(folder).rglob("*") if "cache" not in p.parts}
+
+
+def _one_line_error(argv: list[str], work: dict[str, str], capsys, code: int = 2) -> str:
+    """Run the CLI; assert the exit code, one line on stderr without a traceback, and no new file."""
+    before = _listing(work["dir"])
+    with pytest.raises(SystemExit) as exited:
+        raise SystemExit(main(_fill(argv, work)))
+    err = capsys.readouterr().err.strip()
+    assert exited.value.code == code, err
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert _listing(work["dir"]) == before
+    return err
+
+
+def _weights(folder: Path, change) -> None:
+    """Rewrite a saved map's weights through ``change(dict of numpy tensors)``."""
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(folder / "model.safetensors"))
+    save_file(change(tensors), str(folder / "model.safetensors"))
+
+
+MAP = ["map", "--map", "{map}", "--output", "{out}.npy", "--quiet", "--input"]
+
+OVERFLOW_CASES = [
+    Case("float32 input whose mapped values overflow float32", "instructlin map (.npy)",
+         "refused: names the row and says to scale (L2-normalise) the embeddings; nothing written",
+         {"argv": [*MAP, "{dir}/x_big32.npy"], "match": r"x_big32.npy row 5 maps to values beyond float32's range"}),
+    Case("float64 input beyond float32's range (1e300)", "instructlin map (.npy)",
+         "refused: names the row and says to scale the embeddings (not called NaN); no numpy warning",
+         {"argv": [*MAP, "{dir}/x_big64.npy"], "match": r"x_big64.npy row 7 maps to values beyond float32's range"}),
+    Case("Parquet input whose mapped values overflow float32", "instructlin map (.parquet)",
+         "refused: names the row and says to scale the embeddings; nothing written",
+         {"argv": ["map", "--map", "{map}", "--input", "{dir}/big.parquet", "--output", "{out}.parquet", "--quiet"],
+          "match": r"big.parquet row 3 maps to values beyond float32's range"}),
+    Case("a saved map whose weights overflow float32 on the input", "instructlin map",
+         "refused: names the first row that overflows; nothing written",
+         {"argv": [*MAP, "{x}"], "weights": "huge", "match": r"row 0 maps to values beyond float32's range"}),
+    Case("a saved map with float64 weights beyond float32's range", "instructlin map / InstructionMap.load",
+         "refused at load: the weights are beyond float32's range",
+         {"argv": [*MAP, "{x}"], "weights": "float64 1e300", "match": r"beyond float32's range"}),
+    Case("--instructed values beyond float32's range (1e300)", "instructlin fit",
+         "refused before fitting: names the array and the first row; scale the embeddings",
+         {"argv": ["fit", "--output", "{out}", "--quiet", "--method", "ridge", "--base", "{x}",
+                   "--instructed", "{dir}/y_big64.npy"], "match": r"Y_instructed has 40 row\(s\) with values beyond"}),
+]
+
+
+@pytest.mark.parametrize("case", params(OVERFLOW_CASES))
+def test_overflow_is_refused_in_one_line(case: Case, work: dict[str, str], capsys) -> None:
+    if case.data.get("weights") == "huge":
+        _weights(Path(work["map"]), lambda t: {"coef": np.full_like(t["coef"], BIG), "intercept": t["intercept"]})
+    elif case.data.get("weights") == "float64 1e300":
+        _weights(Path(work["map"]), lambda t: {"coef": t["coef"].astype(np.float64) * 1e300,
+                                               "intercept": t["intercept"].astype(np.float64)})
+    err = _one_line_error(case.data["argv"], work, capsys)
+    assert err.startswith("instructlin: error: "), err
+    assert "RuntimeWarning" not in err
+    assert re.search(case.data["match"], err), err
+
+
+def _big_rows(n: int, dtype=np.float64, value: float = 1e300) -> np.ndarray:
+    X = np.random.default_rng(1).normal(size=(n, DIM)).astype(dtype)
+    X[2] = value
+    return X
+
+
+LIBRARY_CASES = [
+    Case("X beyond float32's range (float64 1e300)", "InstructionMap.transform",
+         "ValueError naming the first row that overflows float32 (no inf returned, no numpy warning)",
+         {"call": lambda m: m.transform(_big_rows(5)), "match": r"X row 2 maps to values beyond float32's range"}),
+    Case("X in float32 whose mapped values overflow", "InstructionMap.transform",
+         "ValueError naming the first row that overflows float32",
+         {"call": lambda m: m.transform(_big_rows(5, np.float32, BIG)), "match": r"X row 2 maps to values beyond"}),
+    Case("a torch tensor with NaN", "InstructionMap.transform",
+         "ValueError naming the first bad row, as for numpy input",
+         {"torch": "nan", "match": r"X has 1 row\(s\) with NaN or inf \(first: row 2\)"}),
+    Case("a torch tensor whose mapped values overflow float32", "InstructionMap.transform",
+         "ValueError naming the first row that overflows float32",
+         {"torch": "big", "match": r"X row 2 maps to values beyond float32's range"}),
+    Case("Y beyond float32's range (float64 1e300)", "InstructionMap.fit",
+         "ValueError naming the array and the first row; scale the embeddings",
+         {"call": lambda m: InstructionMap("ridge", alpha=1.0).fit(_big_rows(40, value=0.5), _big_rows(40)),
+          "match": r"Y_instructed has 1 row\(s\) with values beyond float32's range"}),
+    Case("pairs whose fitted weights overflow float32 (X ~ 1e-30, Y ~ 1e30)", "InstructionMap.fit",
+         "ValueError: the weights are beyond float32's range; scale the embeddings",
+         {"call": lambda m: InstructionMap("ridge", alpha=1e-300, prior="zero").fit(
+             _big_rows(40, value=0.5) * 1e-30, _big_rows(40, value=0.5) * 1e30),
+          "match": r"fitted map's weights are beyond float32's range"}),
+    Case("a map whose weights overflow float32", "InstructionMap.save",
+         "ValueError before anything is written: the weights are beyond float32's range",
+         {"call": lambda m: (setattr(m, "coef_", m.coef_.astype(np.float64) * 1e300), m.save(m.folder)),
+          "match": r"Cannot save the map .*beyond float32's range"}),
+]
+
+
+@pytest.mark.parametrize("case", params(LIBRARY_CASES))
+def test_library_refuses_non_finite_results(case: Case, work: dict[str, str]) -> None:
+    model = InstructionMap.load(work["map"])
+    model.folder = Path(work["dir"]) / "saved"
+    if "torch" in case.data:
+        torch = pytest.importorskip("torch")
+        X = torch.randn(5, DIM)
+        X[2] = float("nan") if case.data["torch"] == "nan" else BIG
+
+        def call(m):
+            return m.transform(X)
+    else:
+        call = case.data["call"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a clear refusal, not numpy's warning first
+        with pytest.raises(ValueError, match=case.data["match"]):
+            call(model)
+    assert not model.folder.exists()
+
+
+def test_ordinary_values_still_map_and_round_trip(work: dict[str, str]) -> None:
+    model = InstructionMap.load(work["map"])
+    X = np.load(work["x"])
+    np.testing.assert_allclose(model.transform(X.astype(np.float64)), model.transform(X), rtol=1e-5, atol=1e-5)
+    assert main(["map", "--map", work["map"], "--input", work["x"], "--output", work["out"] + ".npy",
+                 "--quiet"]) == 0
+    np.testing.assert_allclose(np.load(work["out"] + ".npy"), model.transform(X), rtol=1e-5, atol=1e-5)
+    assert json.loads((Path(work["map"]) / "config.json").read_text())["n_features_in"] == DIM
