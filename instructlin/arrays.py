@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.extras import require
+from instructlin.json_text import JSON_ERRORS, json_problem
 
 NPY_MAGIC = b"\x93NUMPY"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -76,6 +78,8 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
         if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
             raise DataError(f"{what} {path} is not a .npy file; save embeddings with numpy.save "
                             "(or `instructlin embed`).")
+        handle.seek(0)
+        _check_npy_size(handle, f"{what} {path}")
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:
@@ -88,6 +92,23 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
                         "expected numbers of shape (n_texts, dim).")
     check_finite(array, f"{what} {path}")
     return array
+
+
+def _check_npy_size(handle: Any, what: str) -> None:
+    """Refuse a .npy whose header is damaged or whose data is shorter than its header declares."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(handle)
+        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0  # 3.0: as 2.0
+        shape, _, dtype = reader(handle)
+    except ValueError as err:
+        raise DataError(f"{what} has a damaged .npy header ({err}); save the array again with numpy.save.") from None
+    if dtype.hasobject:
+        return  # refused by np.load: object arrays are never unpickled
+    missing = int(np.prod(shape)) * dtype.itemsize - (os.fstat(handle.fileno()).st_size - handle.tell())
+    if missing > 0:
+        raise DataError(f"{what} is truncated: {missing} bytes of its {' x '.join(map(str, shape))} array are "
+                        "missing. Copy or save it again.")
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -119,7 +140,7 @@ def input_encoder(path: str | Path) -> str | None:
         return None
     try:
         provenance = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{sidecar} is not valid JSON ({err}); fix or delete it.") from None
+    except JSON_ERRORS as err:
+        raise DataError(f"{sidecar} is not valid JSON ({json_problem(err)}); fix or delete it.") from None
     encoder = provenance.get("encoder") if isinstance(provenance, dict) else None
     return str(encoder) if encoder else None

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from instructlin.atomic import atomic_folder
+from instructlin.json_text import JSON_ERRORS, json_problem
 
 MAP_FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -83,8 +84,8 @@ def _read_config(path: Path) -> dict[str, Any]:
     refit = "Save the map again with InstructionMap.save or `instructlin fit`."
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON ({err}). {refit}") from None
+    except JSON_ERRORS as err:
+        raise ValueError(f"{path} is not valid JSON ({json_problem(err)}). {refit}") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path} must hold a JSON object, not {type(config).__name__}. {refit}")
     if config.get("format_version") not in READABLE_FORMATS:

@@ -54,7 +54,10 @@ def _one_line_error(argv: list[str], work: dict[str, str], capsys, code: int = 2
     """Run the CLI; assert the exit code, one line on stderr without a traceback, and no new file."""
     before = _listing(work["dir"])
     with pytest.raises(SystemExit) as exited:
-        raise SystemExit(main(_fill(argv, work)))
+        try:
+            raise SystemExit(main(_fill(argv, work)))
+        except KeyboardInterrupt:
+            pytest.fail("KeyboardInterrupt escaped main")
     err = capsys.readouterr().err.strip()
     assert exited.value.code == code, err
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
@@ -172,3 +175,108 @@ def test_ordinary_values_still_map_and_round_trip(work: dict[str, str]) -> None:
                  "--quiet"]) == 0
     np.testing.assert_allclose(np.load(work["out"] + ".npy"), model.transform(X), rtol=1e-5, atol=1e-5)
     assert json.loads((Path(work["map"]) / "config.json").read_text())["n_features_in"] == DIM
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # deeper than Python's parser recurses
+
+
+def _deep_config(work: dict[str, str]) -> None:
+    config = Path(work["map"]) / "config.json"
+    config.write_text(config.read_text()[:-1] + f', "deep": {DEEP}}}')
+
+
+def _bfloat16_weights(work: dict[str, str]) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file, save_file
+
+    path = str(Path(work["map"]) / "model.safetensors")
+    save_file({k: v.to(torch.bfloat16) for k, v in load_file(path).items()}, path)
+
+
+def _manifest_shards_list(work: dict[str, str]) -> None:
+    shards, out = Path(work["dir"]) / "shards", Path(work["dir"]) / "mapped"
+    shards.mkdir()
+    np.save(shards / "a.npy", np.load(work["x"]))
+    assert main(["map", "--map", work["map"], "--input", str(shards), "--output", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "instructlin-shards.json").read_text())
+    (out / "instructlin-shards.json").write_text(json.dumps({**manifest, "shards": ["a.npy"]}))
+
+
+def _write(name: str, text: str):
+    return lambda work: (Path(work["dir"]) / name).write_text(text)
+
+
+def _truncated(work: dict[str, str]) -> None:
+    data = Path(work["x"]).read_bytes()
+    (Path(work["dir"]) / "cut.npy").write_bytes(data[: len(data) // 2])
+
+
+EVAL = ["evaluate", "--quiet", "--encoder", "minilm", "--no-timing"]
+ROWS = '{"text": "a b", "label": "x"}\n{"text": "c d", "label": "y"}\n'
+JSONL = [*EVAL, "--data", "{dir}/d.jsonl", "--output", "{out}.json"]
+
+MESSAGE_CASES = [
+    Case("config.json nested 100,000 levels deep", "instructlin map / InstructionMap.load",
+         "refused: not valid JSON, it nests too deeply; save the map again",
+         {"setup": _deep_config, "argv": [*MAP, "{x}"], "match": "nests arrays or objects too deeply"}),
+    Case("a .npy.json sidecar nested 100,000 levels deep", "instructlin map",
+         "refused: the sidecar is not valid JSON (nests too deeply); fix or delete it",
+         {"setup": _write("x.npy.json", DEEP), "argv": [*MAP, "{x}"], "match": r"x.npy.json is not valid JSON"}),
+    Case("bfloat16 weights", "instructlin map / InstructionMap.load",
+         "refused: names the type numpy cannot read; save the weights as float32",
+         {"setup": _bfloat16_weights, "argv": [*MAP, "{x}"], "match": "bfloat16.*save the map's weights as float32"}),
+    Case("a shard manifest whose 'shards' is a list", "instructlin map (shards)",
+         "refused: not a readable shard manifest; remove it or write to a new folder",
+         {"setup": _manifest_shards_list, "argv": ["map", "--map", "{map}", "--input", "{dir}/shards", "--output",
+                                                   "{dir}/mapped", "--quiet"], "match": "'shards' must be an object"}),
+    Case("a JSONL line that is an array", "instructlin evaluate / load_table",
+         "refused: names the line that is not a JSON object",
+         {"setup": _write("d.jsonl", ROWS + "[1, 2]\n"), "argv": JSONL, "match": "d.jsonl line 3 is not a JSON"}),
+    Case("a JSONL line that is a number", "instructlin evaluate / load_table",
+         "refused: names the line that is not a JSON object",
+         {"setup": _write("d.jsonl", ROWS + "5\n"), "argv": JSONL, "match": "d.jsonl line 3 is not a JSON object"}),
+    Case("a truncated .npy as --base", "instructlin fit",
+         "refused: truncated, how many bytes are missing (not called a pickle problem)",
+         {"setup": _truncated, "argv": ["fit", "--output", "{out}", "--quiet", "--base", "{dir}/cut.npy",
+                                        "--instructed", "{y}"], "match": r"cut.npy is truncated: \d+ bytes"}),
+]
+
+@pytest.mark.parametrize("case", params(MESSAGE_CASES))
+def test_odd_files_are_refused_in_one_line_not_as_a_bug(case: Case, work: dict[str, str], capsys) -> None:
+    case.data["setup"](work)
+    err = _one_line_error(case.data["argv"], work, capsys)
+    assert err.startswith("instructlin: error: ") and re.search(case.data["match"], err), err
+
+
+def _deep_archive(work: dict[str, str]) -> None:
+    import io
+    import zipfile
+
+    from instructlin.archive import read_map_archive
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("config.json", DEEP)
+        archive.writestr("model.safetensors", (Path(work["map"]) / "model.safetensors").read_bytes())
+    read_map_archive(io.BytesIO(buffer.getvalue()))
+
+
+def _deep_pack(work: dict[str, str]) -> None:
+    from instructlin.packs import read_pack
+
+    (Path(work["dir"]) / "manifest.json").write_text(DEEP)
+    read_pack(work["dir"])
+
+
+JSON_CASES = [
+    Case("a map zip whose config.json nests 100,000 levels deep", "app: load a map (.zip)",
+         "refused: config.json is not JSON (nests too deeply), not called a damaged zip", {"call": _deep_archive}),
+    Case("a pack manifest.json nested 100,000 levels deep", "instructlin evaluate --pack / read_pack",
+         "refused: the manifest is not valid JSON (nests too deeply)", {"call": _deep_pack}),
+]
+
+
+@pytest.mark.parametrize("case", params(JSON_CASES))
+def test_deep_json_is_named_as_such(case: Case, work: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="nests arrays or objects too deeply"):
+        case.data["call"](work)
