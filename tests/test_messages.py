@@ -211,6 +211,12 @@ def _truncated(work: dict[str, str]) -> None:
     (Path(work["dir"]) / "cut.npy").write_bytes(data[: len(data) // 2])
 
 
+def _read_only(monkeypatch) -> None:
+    import instructlin.cli_outputs
+
+    monkeypatch.setattr(instructlin.cli_outputs.os, "access", lambda *args, **kwargs: False)
+
+
 EVAL = ["evaluate", "--quiet", "--encoder", "minilm", "--no-timing"]
 ROWS = '{"text": "a b", "label": "x"}\n{"text": "c d", "label": "y"}\n'
 JSONL = [*EVAL, "--data", "{dir}/d.jsonl", "--output", "{out}.json"]
@@ -241,11 +247,87 @@ MESSAGE_CASES = [
                                         "--instructed", "{y}"], "match": r"cut.npy is truncated: \d+ bytes"}),
 ]
 
+OUTPUT_CASES = [
+    Case("--output that is an existing folder", "instructlin evaluate",
+         "refused before any data is read or encoded: give a file name",
+         {"argv": [*EVAL, "--output", "{dir}"], "match": "is a folder; give a file name"}),
+    Case("--output under a file", "instructlin evaluate",
+         "refused before any data is read or encoded: nothing can be written under a file",
+         {"argv": [*EVAL, "--output", "{x}/result.json"], "match": "is a file, so nothing can be written under it"}),
+    Case("--output in a folder that is not writable", "instructlin evaluate",
+         "refused before any data is read or encoded: the folder is not writable",
+         {"argv": [*EVAL, "--output", "{out}.json"], "read_only": True, "match": "is not writable"}),
+    Case("--output under a file", "instructlin embed",
+         "refused before the texts are read or encoded",
+         {"argv": ["embed", "--quiet", "--encoder", "minilm", "--output", "{x}/e.npy"], "match": "is a file"}),
+    Case("--output in a folder that is not writable", "instructlin embed (Parquet shards)",
+         "refused before any shard is encoded: the folder is not writable",
+         {"argv": ["embed", "--quiet", "--encoder", "minilm", "--data", "{dir}/*.parquet", "--output", "{dir}/v"],
+          "read_only": True, "match": "is not writable"}),
+    Case("--output in a folder that is not writable", "instructlin fit",
+         "refused before the pairs are read or fitted: the folder is not writable",
+         {"argv": ["fit", "--quiet", "--output", "{out}", "--base", "{x}", "--instructed", "{y}"], "read_only": True,
+          "match": "is not writable"}),
+]
+
+
 @pytest.mark.parametrize("case", params(MESSAGE_CASES))
 def test_odd_files_are_refused_in_one_line_not_as_a_bug(case: Case, work: dict[str, str], capsys) -> None:
     case.data["setup"](work)
     err = _one_line_error(case.data["argv"], work, capsys)
     assert err.startswith("instructlin: error: ") and re.search(case.data["match"], err), err
+
+
+@pytest.mark.parametrize("case", params(OUTPUT_CASES))
+def test_output_is_checked_before_any_work(case: Case, work: dict[str, str], capsys, monkeypatch) -> None:
+    import instructlin.embed_shards
+    import instructlin.experiment
+    import instructlin.stages
+
+    def work_started(*args, **kwargs):
+        raise AssertionError("work started before the output was checked")
+
+    for module, name in ((instructlin.experiment, "run_experiment"), (instructlin.stages, "load_data"),
+                         (instructlin.embed_shards, "embed_shards"), (np, "load")):
+        monkeypatch.setattr(module, name, work_started)
+    if case.data.get("read_only"):
+        _read_only(monkeypatch)
+    err = _one_line_error(case.data["argv"], work, capsys)
+    assert err.startswith("instructlin: error: ") and re.search(case.data["match"], err), err
+
+
+def test_ctrl_c_is_one_line_and_exit_130(work: dict[str, str], capsys, monkeypatch) -> None:
+    import instructlin.cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(instructlin.cli.COMMANDS, "map", interrupted)
+    err = _one_line_error([*MAP, "{x}"], work, capsys, code=130)
+    assert err.startswith("instructlin: interrupted (Ctrl-C)"), err
+
+
+def _cli_with(command: str, work: dict[str, str]):
+    """Run ``instructlin map`` in a fresh Python whose map command is replaced by ``command`` (a lambda)."""
+    import subprocess
+    import sys
+
+    code = ("import os, signal, time, numpy as np, instructlin.cli as cli\n"
+            f"cli.COMMANDS['map'] = {command}\n"
+            f"raise SystemExit(cli.main({_fill([*MAP, '{x}'], work)!r}))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+
+
+def test_a_real_sigint_prints_no_traceback(work: dict[str, str]) -> None:
+    run = _cli_with("lambda args: (os.kill(os.getpid(), signal.SIGINT), time.sleep(30))", work)
+    assert run.returncode == 130, run.stderr
+    assert run.stderr.strip().startswith("instructlin: interrupted") and len(run.stderr.splitlines()) == 1, run.stderr
+
+
+def test_numpy_runtime_warnings_do_not_reach_stderr(work: dict[str, str]) -> None:
+    run = _cli_with("lambda args: (np.float32(3e38) * np.float32(10), np.zeros(2) / 0)", work)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
 
 
 def _deep_archive(work: dict[str, str]) -> None:
