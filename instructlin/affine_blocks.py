@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from instructlin.arrays import check_mapped
 from instructlin.data import DataError
 
 ChunkProgress = Callable[[int, int], None]
@@ -61,16 +62,35 @@ def apply_affine(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, *, out: np
     ``weight`` is (d_in, d_out), i.e. the map's ``coef_.T``; ``out`` (n, d_out), when given, is filled in
     place, so a streaming loop reuses one buffer. Pure: reads nothing but its arguments.
     """
-    out = np.matmul(x, weight, out=out)
-    out += bias
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused by check_mapped_block, by row
+        out = np.matmul(x, weight, out=out)
+        out += bias
     return out
 
 
-def check_finite_block(x: np.ndarray, start: int, source: Path) -> None:
-    """DataError naming the first row holding NaN or infinity; one sum per block keeps the check cheap."""
-    if np.isfinite(np.sum(x)):
+def to_float32(raw: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A block as float32 (into ``out`` when given); values beyond float32's range become inf, quietly:
+    :func:`check_mapped_block` names them."""
+    if raw.dtype == np.float32:
+        return raw
+    with np.errstate(over="ignore"):
+        if out is None:
+            return raw.astype(np.float32)
+        np.copyto(out, raw, casting="same_kind")
+        return out
+
+
+def check_mapped_block(raw: np.ndarray, mapped: np.ndarray, start: int, source: Path) -> None:
+    """DataError naming the first row that did not map to finite float32 values: NaN or infinity in ``raw``
+    (the block as read), or else overflow. One sum of the mapped block when all is well, so it stays cheap."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(mapped)):
+            return
+    bad = np.flatnonzero(~np.isfinite(mapped).all(axis=1))
+    if not bad.size:  # the sum overflowed on finite values: nothing to refuse
         return
-    bad = np.flatnonzero(~np.isfinite(x).all(axis=1))
-    if bad.size:  # else the sum overflowed on finite values: nothing to refuse
-        raise DataError(f"{source.name} row {start + int(bad[0])} holds NaN or infinity; drop or fix that "
-                        "row first (nothing was written).")
+    row = int(bad[0])
+    if not np.isfinite(raw[row]).all():
+        raise DataError(f"{source.name} row {start + row} holds NaN or infinity; drop or fix that row first "
+                        "(nothing was written).")
+    check_mapped(mapped, start, source.name)

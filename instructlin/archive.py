@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Any
 
+from instructlin.json_text import JSON_ERRORS, json_problem
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
 
 MAX_CONFIG_BYTES = 1_000_000
@@ -69,8 +70,8 @@ def read_map_archive(source: IO[bytes], *, expected_dims: tuple[int, int] | None
             raw_config = _bounded_read(archive, config_info, MAX_CONFIG_BYTES)
             try:
                 config = json.loads(raw_config.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                raise MapArchiveError(f"{CONFIG_FILE} is not UTF-8 JSON.") from None
+            except JSON_ERRORS as err:
+                raise MapArchiveError(f"{CONFIG_FILE} is not UTF-8 JSON ({json_problem(err)}).") from None
             if not isinstance(config, dict):
                 raise MapArchiveError(f"{CONFIG_FILE} holds {type(config).__name__}, not a JSON object.")
             dims = (_dimension(config, "n_features_in"), _dimension(config, "n_features_out"))

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,21 +16,57 @@ import numpy as np
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.extras import require
+from instructlin.json_text import JSON_ERRORS, json_problem
 
 NPY_MAGIC = b"\x93NUMPY"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: The Parquet schema metadata key that holds the same provenance as a ``.npy.json`` sidecar.
 PARQUET_ENCODER_KEY = b"instructlin.encoder"
+
+
+def non_finite_error(rows: np.ndarray, what: str) -> DataError:
+    """The refusal of input rows holding NaN or inf: how many, the first, and the fix."""
+    return DataError(
+        f"{what} has {len(rows)} row(s) with NaN or inf (first: row {int(rows[0])}); "
+        "re-encode those texts or drop the rows."
+    )
+
+
+def overflow_error(row: int, what: str) -> DataError:
+    """The refusal of a result beyond float32's range: which row, why, and the fix."""
+    return DataError(
+        f"{what} row {row} maps to values beyond float32's range (|value| > 3.4e38, which would be written "
+        "as inf): the embeddings or the map's weights are far too large. Scale the embeddings (e.g. "
+        "L2-normalise them) and fit the map on scaled ones."
+    )
 
 
 def check_finite(array: np.ndarray, what: str) -> None:
     """Refuse NaN or inf, naming the array and the first bad row."""
     bad = ~np.isfinite(array).all(axis=tuple(range(1, array.ndim)))
     if bad.any():
-        rows = np.flatnonzero(bad)
+        raise non_finite_error(np.flatnonzero(bad), what)
+
+
+def check_float32_range(array: np.ndarray, what: str) -> None:
+    """Refuse finite values float32 cannot hold (|value| > 3.4e38): a map's weights and outputs are float32."""
+    with np.errstate(invalid="ignore"):
+        too_big = np.flatnonzero(np.abs(array).max(axis=tuple(range(1, array.ndim)), initial=0) > FLOAT32_MAX)
+    if too_big.size:
         raise DataError(
-            f"{what} has {len(rows)} row(s) with NaN or inf (first: row {int(rows[0])}); "
-            "re-encode those texts or drop the rows."
+            f"{what} has {too_big.size} row(s) with values beyond float32's range (|value| > 3.4e38; first: "
+            f"row {int(too_big[0])}); embeddings are float32. Scale them (e.g. L2-normalise them) first."
         )
+
+
+def check_mapped(mapped: np.ndarray, start: int, what: str) -> None:
+    """Refuse mapped float32 rows that overflowed (inf, or NaN from inf - inf); one sum when all is well."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(mapped)):
+            return
+    bad = np.flatnonzero(~np.isfinite(mapped).all(axis=tuple(range(1, mapped.ndim))))
+    if bad.size:  # else the sum overflowed on finite values: nothing to refuse
+        raise overflow_error(start + int(bad[0]), what)
 
 
 def load_npy(path: str | Path, what: str) -> np.ndarray:
@@ -41,6 +78,8 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
         if handle.read(len(NPY_MAGIC)) != NPY_MAGIC:
             raise DataError(f"{what} {path} is not a .npy file; save embeddings with numpy.save "
                             "(or `instructlin embed`).")
+        handle.seek(0)
+        _check_npy_size(handle, f"{what} {path}")
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:
@@ -53,6 +92,23 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
                         "expected numbers of shape (n_texts, dim).")
     check_finite(array, f"{what} {path}")
     return array
+
+
+def _check_npy_size(handle: Any, what: str) -> None:
+    """Refuse a .npy whose header is damaged or whose data is shorter than its header declares."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(handle)
+        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0  # 3.0: as 2.0
+        shape, _, dtype = reader(handle)
+    except ValueError as err:
+        raise DataError(f"{what} has a damaged .npy header ({err}); save the array again with numpy.save.") from None
+    if dtype.hasobject:
+        return  # refused by np.load: object arrays are never unpickled
+    missing = int(np.prod(shape)) * dtype.itemsize - (os.fstat(handle.fileno()).st_size - handle.tell())
+    if missing > 0:
+        raise DataError(f"{what} is truncated: {missing} bytes of its {' x '.join(map(str, shape))} array are "
+                        "missing. Copy or save it again.")
 
 
 def sidecar_path(path: str | Path) -> Path:
@@ -84,7 +140,7 @@ def input_encoder(path: str | Path) -> str | None:
         return None
     try:
         provenance = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{sidecar} is not valid JSON ({err}); fix or delete it.") from None
+    except JSON_ERRORS as err:
+        raise DataError(f"{sidecar} is not valid JSON ({json_problem(err)}); fix or delete it.") from None
     encoder = provenance.get("encoder") if isinstance(provenance, dict) else None
     return str(encoder) if encoder else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -14,10 +13,10 @@ from instructlin.arrays import load_npy
 from instructlin.atomic import atomic_write
 from instructlin.cli_embed import cmd_embed
 from instructlin.cli_map import cmd_map, declared_encoder
+from instructlin.cli_outputs import check_output_file, check_output_folder
+from instructlin.cli_run import run_command
 from instructlin.data import DataError
-from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
-from instructlin.extras import MissingExtraError
 from instructlin.options import DEVICE_CHOICES, ENCODER_CHOICES, METHOD_CHOICES, SELECTION_CHOICES, SUPPORTED_SUFFIXES
 from instructlin.sampling import parse_train_size
 
@@ -175,6 +174,7 @@ def progress_bars(quiet: bool):
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from instructlin.experiment import run_experiment
 
+    check_output_file(args.output)
     config = config_from_args(args, n_kmeans_seeds=args.kmeans_seeds, measure_timing=not args.no_timing,
                               timing_repeats=args.timing_repeats, n_splits=args.splits, pack=args.pack)
     result = run_experiment(config, progress=progress_bars(args.quiet))
@@ -192,10 +192,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_fit(args: argparse.Namespace) -> None:
     from instructlin.mapping import InstructionMap
 
+    check_output_folder(args.output, replaced_whole=True, hint="a map is a folder (model.safetensors + config.json)")
     if args.base or args.instructed:
         if not (args.base and args.instructed):
             raise DataError("Pass both --base and --instructed .npy files, or neither (to use --data).")
-        _check_map_folder(args.output)
         X, Y = load_npy(args.base, "--base"), load_npy(args.instructed, "--instructed")
         corpus = load_npy(args.corpus_base, "--corpus-base") if args.corpus_base else None
         metadata = {"instruction": (args.instructions or [""])[0]}
@@ -207,7 +207,6 @@ def cmd_fit(args: argparse.Namespace) -> None:
     else:
         from instructlin.experiment import run_experiment
 
-        _check_map_folder(args.output)
         config = config_from_args(args, measure_timing=False)
         result = run_experiment(config, progress=progress_bars(args.quiet))
         model = result.primary.map
@@ -215,32 +214,15 @@ def cmd_fit(args: argparse.Namespace) -> None:
     print(f"wrote a {model.describe()} map (d={model.n_features_in_}) to {args.output}")
 
 
-def _check_map_folder(path: str) -> None:
-    if Path(path).exists() and not Path(path).is_dir():
-        raise DataError(f"--output {path} is a file; a map is a folder (model.safetensors + config.json).")
-
-
 COMMANDS = {"evaluate": cmd_evaluate, "embed": cmd_embed, "fit": cmd_fit, "map": cmd_map}
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``instructlin`` console script; errors print one line, exit code 2."""
+    """Entry point of the ``instructlin`` console script; errors print one line (exit codes: cli_run)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        COMMANDS[args.command](args)
-    except (DataError, EncoderUnavailableError, MissingExtraError, ValueError, OSError) as err:
-        message = " ".join(str(err).split())  # one line, whatever the message held
-        print(f"instructlin: error: {message}", file=sys.stderr)
-        return 2
-    except Exception as err:  # a bug: still one line, and the traceback on request
-        if os.environ.get("INSTRUCTLIN_DEBUG"):
-            raise
-        print(f"instructlin: internal error: {type(err).__name__}: {err} (a bug: please report it; "
-              "INSTRUCTLIN_DEBUG=1 shows the traceback)", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":

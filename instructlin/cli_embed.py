@@ -10,6 +10,7 @@ import numpy as np
 from instructlin.arrays import write_sidecar
 from instructlin.atomic import atomic_write
 from instructlin.cli_map import is_shard_source, shard_progress, shard_summary
+from instructlin.cli_outputs import check_output_file, check_output_folder
 from instructlin.data import DataError
 
 
@@ -37,9 +38,8 @@ def _embed_table(args: argparse.Namespace) -> None:
     from instructlin.cli import config_from_args, progress_bars
     from instructlin.stages import encoder_metadata, load_data, open_encoder
 
+    check_output_file(args.output, suffix=".npy")
     config = config_from_args(args)
-    if not args.output.endswith(".npy"):
-        raise DataError(f"--output {args.output!r} must end in .npy (embeddings are written as a NumPy array).")
     dataset = load_data(spec=config.data_spec())
     encoder = open_encoder(spec=config.encoder_spec())
     instruction = (args.instructions or [None])[0]
@@ -58,6 +58,7 @@ def _embed_shards(args: argparse.Namespace) -> None:
     """Every Parquet text shard of ``--data`` to a same-named shard of vectors in the ``--output`` folder."""
     from instructlin.embed_shards import embed_shards
 
+    check_output_folder(args.output, hint="Parquet vector shards are written into a folder")
     report = embed_shards(args.data, args.output, encoder=args.encoder, instruction=(args.instructions or [None])[0],
                           instruction_template=args.instruction_template, max_seq_length=args.max_seq_length,
                           device=args.device, text_column=args.text_column, batch_size=args.batch_size,

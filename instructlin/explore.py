@@ -3,7 +3,6 @@ search and filter, and exports that name rows by their corpus ids."""
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from instructlin.csv_export import csv_bytes, frame_csv_bytes
 from instructlin.extras import require
 from instructlin.metrics import l2_normalize, neighbour_sets, row_cosine
 
@@ -183,7 +183,7 @@ def export_bytes(table: pd.DataFrame, fmt: ExportFormat | str = ExportFormat.CSV
         buffer = io.BytesIO()
         table.to_parquet(buffer, index=False)
         return buffer.getvalue()
-    return table.to_csv(index=False).encode("utf-8")
+    return frame_csv_bytes(table)
 
 
 def npy_with_ids(array: np.ndarray, ids: Sequence[str], *, stem: str) -> bytes:
@@ -194,12 +194,9 @@ def npy_with_ids(array: np.ndarray, ids: Sequence[str], *, stem: str) -> bytes:
         raise ValueError(f"{len(ids)} ids for an array of shape {array.shape}; give one id per row.")
     npy = io.BytesIO()
     np.save(npy, array, allow_pickle=False)
-    listing = io.StringIO()
-    writer = csv.writer(listing, lineterminator="\n")
-    writer.writerow(["row", "id"])
-    writer.writerows((i, str(v)) for i, v in enumerate(ids))
+    listing = csv_bytes(["row", "id"], ((i, str(v)) for i, v in enumerate(ids)))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{stem}.npy", npy.getvalue())
-        archive.writestr(f"{stem}.ids.csv", listing.getvalue())
+        archive.writestr(f"{stem}.ids.csv", listing)
     return buffer.getvalue()

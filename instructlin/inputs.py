@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-from instructlin.arrays import check_finite
+from instructlin.arrays import check_finite, check_float32_range, non_finite_error, overflow_error
+from instructlin.data import DataError
 
 #: Dtypes kept as given (anything else becomes float64).
 FLOATS = (np.float64, np.float32)
@@ -25,10 +26,35 @@ def is_torch(X: Any) -> bool:
 
 
 def as_numpy(X: Any) -> Any:
-    """A torch tensor as a float32 numpy array (on the CPU); anything else unchanged, for validate_data."""
+    """A torch tensor as a numpy array on the CPU (float64 kept, else float32); anything else unchanged."""
     if is_torch(X):
-        return X.detach().float().cpu().numpy()
+        X = X.detach()
+        return (X if str(X.dtype) == "torch.float64" else X.float()).cpu().numpy()
     return X
+
+
+def check_finite_tensor(X: Any, what: str, *, start: int | None = None) -> None:
+    """Refuse NaN or inf in a torch tensor, computed where it lives. With ``start``, ``X`` is mapped output
+    beginning at that row, and the refusal says it overflowed float32."""
+    bad = ~X.isfinite().reshape(len(X), -1).all(dim=1)
+    if bool(bad.any()):
+        rows = bad.nonzero().flatten().cpu().numpy()
+        raise non_finite_error(rows, what) if start is None else overflow_error(start + int(rows[0]), what)
+
+
+def float32_weights(W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fit's ``W`` (d_in, d_out) and ``b`` as float32 ``coef_`` (d_out, d_in) and ``intercept_``, refused
+    where they overflow float32 (pairs of extreme scale), so no map ever holds or writes inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef = np.ascontiguousarray(np.asarray(W).T, dtype=np.float32)
+        intercept = np.asarray(b, dtype=np.float32)
+    if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        raise DataError(
+            "The fitted map's weights are beyond float32's range (|value| > 3.4e38, or NaN): "
+            "X_base and Y_instructed differ in scale by too much. Scale the embeddings (e.g. L2-normalise "
+            "them) and fit again."
+        )
+    return coef, intercept
 
 
 def _shape(X: Any) -> tuple[int, ...] | None:
@@ -74,8 +100,9 @@ def validate_pairs(estimator: Any, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarr
         raise ValueError(_pairs_message(X.shape, Y.shape))
     if Y.ndim == 1:  # one instructed coordinate per row, as scikit-learn's tools pass a 1-D y
         Y = Y.reshape(-1, 1)
-    check_finite(X, "X_base")
-    check_finite(Y, "Y_instructed")
+    for array, what in ((X, "X_base"), (Y, "Y_instructed")):
+        check_finite(array, what)
+        check_float32_range(array, what)
     return X, Y
 
 

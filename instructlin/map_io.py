@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from instructlin.atomic import atomic_folder
+from instructlin.json_text import JSON_ERRORS, json_problem
 
 MAP_FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -38,6 +39,7 @@ def save_map(estimator: Any, path: str | Path) -> Path:
         "metadata": estimator.metadata_,
     }
     tensors = {"coef": estimator.coef_, "intercept": estimator.intercept_}
+    _float32_or_refuse(tensors, f"Cannot save the map to {folder}: its weights")
     text = json.dumps(config, indent=2)
 
     def fill(tmp: Path) -> None:
@@ -82,8 +84,8 @@ def _read_config(path: Path) -> dict[str, Any]:
     refit = "Save the map again with InstructionMap.save or `instructlin fit`."
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is not valid JSON ({err}). {refit}") from None
+    except JSON_ERRORS as err:
+        raise ValueError(f"{path} is not valid JSON ({json_problem(err)}). {refit}") from None
     if not isinstance(config, dict):
         raise ValueError(f"{path} must hold a JSON object, not {type(config).__name__}. {refit}")
     if config.get("format_version") not in READABLE_FORMATS:
@@ -104,7 +106,6 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _read_weights(path: Path, d_in: int, d_out: int):
     """``coef`` (d_out, d_in) and ``intercept`` (d_out,), finite float32, or a ValueError naming the file."""
-    import numpy as np
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
@@ -113,6 +114,9 @@ def _read_weights(path: Path, d_in: int, d_out: int):
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
         raise ValueError(f"{path} cannot be read as safetensors ({err}). {refit}") from None
+    except TypeError as err:  # a dtype numpy lacks, such as bfloat16
+        raise ValueError(f"{path} holds weights of a type numpy cannot read ({err}); save the map's "
+                         "weights as float32 (InstructionMap.save does).") from None
     if set(tensors) != {"coef", "intercept"}:
         raise ValueError(f"{path} holds tensors {sorted(tensors)}; a map has 'coef' and 'intercept'. {refit}")
     coef, intercept = tensors["coef"], tensors["intercept"]
@@ -121,6 +125,19 @@ def _read_weights(path: Path, d_in: int, d_out: int):
             f"{path}: coef {coef.shape} and intercept {intercept.shape} disagree with config.json, "
             f"which declares ({d_out}, {d_in}) and ({d_out},). {refit}"
         )
+    return _float32_or_refuse({"coef": coef, "intercept": intercept}, f"{path} holds weights that")
+
+
+def _float32_or_refuse(tensors: dict[str, Any], what: str) -> tuple[Any, Any]:
+    """``coef`` and ``intercept`` as float32, or a ValueError where either is NaN or inf, or overflows float32."""
+    import numpy as np
+
+    for name, array in tensors.items():
+        if array.dtype.kind not in "fiu":
+            raise ValueError(f"{what} are of type {array.dtype} ({name!r}); a map's weights are float32.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef, intercept = (np.asarray(tensors[k], dtype=np.float32) for k in ("coef", "intercept"))
     if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-        raise ValueError(f"{path} holds non-finite weights (NaN or inf). {refit}")
-    return coef.astype(np.float32, copy=False), intercept.astype(np.float32, copy=False)
+        raise ValueError(f"{what} are NaN, inf or beyond float32's range (|value| > 3.4e38). Fit the map "
+                         "again on finite embeddings of ordinary scale (e.g. L2-normalised ones).")
+    return coef, intercept

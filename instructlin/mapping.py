@@ -10,9 +10,18 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
+from instructlin.arrays import check_mapped
 from instructlin.choices import MapMethod, Prior
 from instructlin.closed_form import fit_closed_form, require_square
-from instructlin.inputs import as_numpy, is_torch, validate_pairs, validate_rows, validate_target
+from instructlin.inputs import (
+    as_numpy,
+    check_finite_tensor,
+    float32_weights,
+    is_torch,
+    validate_pairs,
+    validate_rows,
+    validate_target,
+)
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.metrics import row_cosine
 from instructlin.params import check_params
@@ -118,8 +127,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         else:
             W, b, method = self._fit_closed_form(X, Y, method, X_unpaired)
         self.method_ = method.value
-        self.coef_ = np.ascontiguousarray(W.T, dtype=np.float32)
-        self.intercept_ = np.asarray(b, dtype=np.float32)
+        self.coef_, self.intercept_ = float32_weights(W, b)
         self.metadata_ = dict(metadata or {})
         return self
 
@@ -144,7 +152,9 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         W = self.coef_.T
         for start in range(0, X.shape[0], self.chunk_size):
             block = X[start : start + self.chunk_size]
-            out[start : start + len(block)] = block @ W + self.intercept_
+            with np.errstate(over="ignore", invalid="ignore"):  # refused by check_mapped, naming the row
+                out[start : start + len(block)] = block @ W + self.intercept_
+            check_mapped(out[start : start + len(block)], start, "X")
         return out
 
     def _transform_torch(self, X):
@@ -156,13 +166,14 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             raise ValueError(
                 f"X has shape {tuple(X.shape)} but this map expects (n, {self.n_features_in_})."
             )
+        check_finite_tensor(X, "X")
         device = resolve_device(self.device)
         W = torch.as_tensor(self.coef_.T, device=device)
         b = torch.as_tensor(self.intercept_, device=device)
-        chunks = [
-            (X[s : s + self.chunk_size].to(device, torch.float32) @ W + b).to(X.device)
-            for s in range(0, X.shape[0], self.chunk_size)
-        ]
+        chunks = []
+        for s in range(0, X.shape[0], self.chunk_size):
+            chunks.append((X[s : s + self.chunk_size].to(device, torch.float32) @ W + b).to(X.device))
+            check_finite_tensor(chunks[-1], "X", start=s)
         return torch.cat(chunks) if chunks else X.new_zeros((0, W.shape[1]))
 
     def score(self, X: Any, y: Any) -> float:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from instructlin import direct_io, overlap
-from instructlin.affine_blocks import BlockAffine, ChunkProgress, check_finite_block
+from instructlin.affine_blocks import BlockAffine, ChunkProgress, check_mapped_block, to_float32
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 
@@ -66,12 +66,10 @@ def map_npy(affine: BlockAffine, source: Path, target: Path, chunk_size: int, pr
                 try:
                     for start, raw in overlap.read_ahead(blocks):
                         k = len(raw)
-                        block = raw if x is None else x[:k]
-                        if x is not None:
-                            np.copyto(block, raw, casting="same_kind")
-                        check_finite_block(block, start, source)
+                        block = to_float32(raw, None if x is None else x[:k])
                         y = writer.buffer()
                         affine(block, y[:k])
+                        check_mapped_block(raw, y[:k], start, source)
                         writer.submit(y, k)
                         if progress:
                             progress(start + k, n)

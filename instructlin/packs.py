@@ -23,6 +23,7 @@ from instructlin.arrays import check_finite
 from instructlin.atomic import atomic_write
 from instructlin.cache import texts_digest
 from instructlin.data import DataError
+from instructlin.json_text import JSON_ERRORS, json_problem
 from instructlin.timing import Timing, time_call
 
 MANIFEST = "manifest.json"
@@ -184,8 +185,7 @@ def _file_entry(raw: Any, path: Path) -> PackFile:
 
 def read_pack(folder: str | Path) -> Pack:
     """Read and check a pack's manifest (the arrays are checked when loaded)."""
-    folder = Path(folder)
-    path = folder / MANIFEST
+    path = (folder := Path(folder)) / MANIFEST
     try:
         raw = path.read_bytes()
     except OSError:
@@ -193,8 +193,8 @@ def read_pack(folder: str | Path) -> Pack:
                         f"(manifest.json + .npy files, like data/teacher in a checkout).") from None
     try:
         manifest = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise PackError(f"{path} is not valid JSON ({err}); fix it or restore the pack.") from None
+    except JSON_ERRORS as err:
+        raise PackError(f"{path} is not valid JSON ({json_problem(err)}); fix it or restore the pack.") from None
     if not isinstance(manifest, Mapping):
         raise PackError(f"{path} must hold a JSON object; see data/teacher/manifest.json for the format.")
     texts = _field(manifest, "texts", path, Mapping)

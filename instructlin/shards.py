@@ -114,8 +114,10 @@ class ShardRun:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
             recorded = manifest.get("fingerprint") or manifest["map_sha256"]  # format 1 named it map_sha256
-            manifest.setdefault("shards", {})
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            if not isinstance(manifest.setdefault("shards", {}), dict) or not all(
+                    isinstance(entry, dict) for entry in manifest["shards"].values()):
+                raise TypeError("'shards' must be an object of one object per shard")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
             raise DataError(f"{path} is not a readable shard manifest ({err}); remove it, or write to a new "
                             "folder.") from err
         if recorded != self.fingerprint:

@@ -25,7 +25,8 @@ from instructlin.affine_blocks import (
     ChunkProgress,
     apply_affine,
     check_chunk_size,
-    check_finite_block,
+    check_mapped_block,
+    to_float32,
 )
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
@@ -123,9 +124,9 @@ def _map_parquet(affine: BlockAffine, source: Path, target: Path, column: str, c
                     continue
                 vectors = arrow_lists.vectors(batch.column(index), column, source)
                 affine.check(vectors.shape[1])
-                x = vectors if vectors.dtype == np.float32 else vectors.astype(np.float32)
-                check_finite_block(x, done, source)
+                x = to_float32(vectors)
                 mapped = halves(affine, x, outputs[turn % 3][: len(x)])
+                check_mapped_block(vectors, mapped, done, source)
                 columns = [arrow_lists.list_array(mapped, out_kind) if i == index else batch.column(i)
                            for i in range(batch.num_columns)]
                 behind.submit(writer.write_batch, pa.RecordBatch.from_arrays(columns, schema=out_schema))

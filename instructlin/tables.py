@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from instructlin.extras import require
+from instructlin.json_text import JSON_ERRORS
 from instructlin.text_dataset import SUPPORTED_SUFFIXES, DataError, TextDataset
 
 if TYPE_CHECKING:
@@ -50,8 +52,26 @@ def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
         ) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path.name} has no columns or rows; pass a non-empty table.") from None
-    except ValueError as err:
+    except (ValueError, TypeError) as err:  # pandas raises TypeError for a JSON line that is not an object
+        line = _first_non_object_line(path) if suffix in (".jsonl", ".json") else None
+        if line is not None:
+            raise DataError(f"{path.name} line {line} is not a JSON object; each line must be one object "
+                            'such as {"text": "...", "label": "..."}. Fix or drop that line.') from None
         raise DataError(f"{path.name} could not be parsed as {suffix[1:]}: {err}") from None
+
+
+def _first_non_object_line(path: Path) -> int | None:
+    """The number (from 1) of the first non-blank line of a JSON Lines file that is not a JSON object."""
+    with path.open(encoding="utf-8", errors="replace") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                if not isinstance(json.loads(line), dict):
+                    return number
+            except JSON_ERRORS:
+                return None  # a syntax error: pandas' own message names it
+    return None
 
 
 def load_table(

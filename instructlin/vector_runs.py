@@ -6,7 +6,6 @@ out and scored: cosine to the instructed vectors always, V-measure when labels w
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import tempfile
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from instructlin.budgets import APP_MAX_VECTOR_VALUES
+from instructlin.csv_export import csv_bytes
 from instructlin.data import TextDataset
 from instructlin.extras import require
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
@@ -145,11 +145,7 @@ def npy_zip(ids: np.ndarray, vectors: np.ndarray, *, stem: str = "mapped") -> by
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{stem}.npy", array.getvalue())
-        table = io.StringIO()
-        writer = csv.writer(table, lineterminator="\n")
-        writer.writerow(["id"])
-        writer.writerows([i] for i in np.asarray(ids).tolist())
-        archive.writestr(IDS_FILE, table.getvalue())
+        archive.writestr(IDS_FILE, csv_bytes(["id"], ([i] for i in np.asarray(ids).tolist())))
     return buffer.getvalue()
 
 
