@@ -47,8 +47,12 @@ def cmd_map(args: argparse.Namespace) -> None:
     from instructlin.shards import check_engine
 
     check_engine(args.engine, args.address)
-    model = InstructionMap.load(args.map_path)
     sharded = is_shard_source(args.input)
+    if not sharded:
+        from instructlin.streaming import check_not_input
+
+        check_not_input(args.input, args.output)  # before any work: the output would replace the input
+    model = InstructionMap.load(args.map_path)
     if sharded or Path(args.input).suffix == ".parquet":
         keep_freed_pages()  # this process is the command's own: Parquet maps 5-10 % faster (arrow_memory)
     if sharded:

@@ -58,7 +58,19 @@ def list_shards(source: str | Path, suffixes: tuple[str, ...] = SHARD_SUFFIXES) 
     found = {p.suffix for p in shards}
     if len(found) > 1:
         raise DataError(f"{text} mixes {' and '.join(sorted(found))} shards; map one kind per run.")
+    check_distinct_names(shards)
     return shards
+
+
+def check_distinct_names(shards: list[Path]) -> None:
+    """Refuse two inputs of one file name (``a/part.npy``, ``b/part.npy``): both would write one output file."""
+    seen: dict[str, Path] = {}
+    for shard in shards:
+        if shard.name in seen:
+            raise DataError(f"The inputs {seen[shard.name]} and {shard} would both write {shard.name} in the "
+                            "output folder; give a glob that matches each file name once, or map each folder "
+                            "into its own --output.")
+        seen[shard.name] = shard
 
 
 def map_fingerprint(map_dir: str | Path) -> str:
