@@ -18,6 +18,7 @@ from instructlin.data import DataError
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
 from instructlin.extras import MissingExtraError
+from instructlin.map_io import check_map_folder
 from instructlin.options import DEVICE_CHOICES, ENCODER_CHOICES, METHOD_CHOICES, SELECTION_CHOICES, SUPPORTED_SUFFIXES
 from instructlin.sampling import parse_train_size
 
@@ -195,7 +196,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if args.base or args.instructed:
         if not (args.base and args.instructed):
             raise DataError("Pass both --base and --instructed .npy files, or neither (to use --data).")
-        _check_map_folder(args.output)
+        check_map_folder(args.output)  # before any work
         X, Y = load_npy(args.base, "--base"), load_npy(args.instructed, "--instructed")
         corpus = load_npy(args.corpus_base, "--corpus-base") if args.corpus_base else None
         metadata = {"instruction": (args.instructions or [""])[0]}
@@ -207,17 +208,12 @@ def cmd_fit(args: argparse.Namespace) -> None:
     else:
         from instructlin.experiment import run_experiment
 
-        _check_map_folder(args.output)
+        check_map_folder(args.output)  # before any work
         config = config_from_args(args, measure_timing=False)
         result = run_experiment(config, progress=progress_bars(args.quiet))
         model = result.primary.map
     model.save(args.output)
     print(f"wrote a {model.describe()} map (d={model.n_features_in_}) to {args.output}")
-
-
-def _check_map_folder(path: str) -> None:
-    if Path(path).exists() and not Path(path).is_dir():
-        raise DataError(f"--output {path} is a file; a map is a folder (model.safetensors + config.json).")
 
 
 COMMANDS = {"evaluate": cmd_evaluate, "embed": cmd_embed, "fit": cmd_fit, "map": cmd_map}
