@@ -39,7 +39,8 @@ def temp_name(suffix: str = "") -> str:
     return f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
 
 
-def _owner_alive(pid: int) -> bool:
+def owner_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is alive (another user's counts as alive)."""
     if pid <= 0 or pid == os.getpid():
         return pid > 0
     try:
@@ -74,7 +75,7 @@ def remove_stale_temps(folder: str | Path) -> list[Path]:
         return []
     for entry in entries:
         match = _TEMP_NAME.match(entry.name)
-        if not match or match["host"] != _HOST or _owner_alive(int(match["pid"])):
+        if not match or match["host"] != _HOST or owner_alive(int(match["pid"])):
             continue
         path = Path(entry.path)
         suffix = match["suffix"]

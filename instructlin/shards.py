@@ -23,6 +23,7 @@ from typing import Any
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
+from instructlin.run_lock import FolderLock
 from instructlin.shard_workers import ShardOutcome, ShardWorker, run_local
 from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
 
@@ -101,7 +102,10 @@ class ShardMapper(ShardWorker):
 
 
 class ShardRun:
-    """The driver's side of a sharded run: which shards are pending, and the manifest of finished ones."""
+    """The driver's side of a sharded run: which shards are pending, and the manifest of finished ones.
+
+    Used as ``with ShardRun(...) as run``: the output folder is locked for the block (see run_lock).
+    """
 
     def __init__(self, source: str | Path, output: str | Path, fingerprint: str, *, what: str = "map",
                  suffixes: tuple[str, ...] = SHARD_SUFFIXES) -> None:
@@ -113,11 +117,24 @@ class ShardRun:
             raise DataError(f"The output folder {self.output} holds the input shards; write to another folder.")
         self.fingerprint, self.what = fingerprint, what
         self.output.mkdir(parents=True, exist_ok=True)
-        self.manifest = self._read_manifest()
+        self.lock = FolderLock(self.output)
         self.report = ShardReport()
         self.errors: dict[str, str] = {}
-        self.pending = [s for s in self.shards if not self._complete(s)]
+
+    def __enter__(self) -> ShardRun:
+        """Lock the output folder (a second run into it is refused), then read its manifest."""
+        self.lock.acquire()
+        try:
+            self.manifest = self._read_manifest()
+            self.pending = [s for s in self.shards if not self._complete(s)]
+        except BaseException:
+            self.lock.release()
+            raise
         self.report.skipped = [s.name for s in self.shards if s not in self.pending]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
 
     def _read_manifest(self) -> dict[str, Any]:
         path = self.output / MANIFEST
@@ -212,14 +229,14 @@ def map_shards(
     check_engine(engine, address)
     chunk_size = check_chunk_size(chunk_size)
     fingerprint = map_fingerprint(map_dir)
-    run = ShardRun(source, output, fingerprint, what="map")
-    kwargs = {"map_dir": str(Path(map_dir).resolve()), "fingerprint": fingerprint, "output": str(run.output),
-              "column": column, "chunk_size": chunk_size}  # absolute: a worker on another node has another cwd
-    if not run.pending:
-        return run.drive([], progress)
-    if engine == "ray":
-        from instructlin.ray_engine import run_on_ray
+    with ShardRun(source, output, fingerprint, what="map") as run:
+        kwargs = {"map_dir": str(Path(map_dir).resolve()), "fingerprint": fingerprint, "output": str(run.output),
+                  "column": column, "chunk_size": chunk_size}  # absolute: a worker on another node has another cwd
+        if not run.pending:
+            return run.drive([], progress)
+        if engine == "ray":
+            from instructlin.ray_engine import run_on_ray
 
-        return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,
-                                    concurrency=concurrency), progress)
-    return run.drive(run_local(ShardMapper(**kwargs), run.pending), progress)
+            return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,
+                                        concurrency=concurrency), progress)
+        return run.drive(run_local(ShardMapper(**kwargs), run.pending), progress)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -123,3 +127,99 @@ def test_a_map_whose_weights_do_not_match_its_config_is_refused(tmp_path: Path) 
     (first / "model.safetensors").write_bytes((second / "model.safetensors").read_bytes())
     with pytest.raises(ValueError, match="does not match"):
         InstructionMap.load(first)
+
+
+# --- two runs into one output folder ---------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+HELD_CHILD = """
+import sys, time
+from pathlib import Path
+import instructlin.shards as shards
+
+real = shards.map_file
+def held(*args, **kwargs):  # the lock is taken: say so, then wait for the test's go before the first shard
+    Path(sys.argv[4]).touch()
+    while not Path(sys.argv[5]).exists():
+        time.sleep(0.01)
+    return real(*args, **kwargs)
+shards.map_file = held
+from instructlin.cli import main
+sys.exit(main(["map", "--map", sys.argv[1], "--input", sys.argv[2], "--output", sys.argv[3], "--quiet"]))
+"""
+
+LOCK_CASES = [
+    Case("a second `instructlin map` (another map) into the folder a running one writes", "instructlin map",
+         "refused in one line naming the running run (pid, host) and the lock file; the first run's outputs "
+         "and manifest stay all its own", {}),
+]
+
+
+@pytest.mark.parametrize("case", params(LOCK_CASES))
+def test_a_second_concurrent_run_into_one_folder_is_refused(case: Case, work: Path) -> None:
+
+
+
+    from instructlin.shards import MANIFEST, map_fingerprint
+
+    _fitted(1).save(work / "map2")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started, go = work / "started", work / "go"
+    first = subprocess.Popen([sys.executable, "-c", HELD_CHILD, str(work / "map"), str(work / "in"),
+                              str(work / "out"), str(started), str(go)], env=env, cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3000):
+            if started.exists() or first.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert started.exists(), first.communicate()
+        second = subprocess.run([sys.executable, "-m", "instructlin", "map", "--map", str(work / "map2"),
+                                 "--input", str(work / "in"), "--output", str(work / "out"), "--quiet"],
+                                env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        go.touch()
+        out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert second.returncode == 2, second.stderr
+    line = second.stderr.strip()
+    assert len(line.splitlines()) == 1 and "Another instructlin run (pid " in line and str(first.pid) in line, line
+    model = InstructionMap.load(work / "map")
+    for shard in sorted((work / "in").glob("*.npy")):
+        assert np.allclose(np.load(work / "out" / shard.name), model.transform(np.load(shard)), atol=1e-5)
+    manifest = json.loads((work / "out" / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["fingerprint"] == map_fingerprint(work / "map")
+    assert sorted(p.name for p in (work / "out").iterdir()) == [MANIFEST, "part-0.npy", "part-1.npy"]  # no lock
+
+
+STALE_CASES = [
+    Case("a lock left in the output folder by a killed run on this machine", "instructlin map / map_shards",
+         "taken over with one warning naming the dead pid; the run completes and removes the lock",
+         {"host": "here", "ok": True}),
+    Case("a lock held by a run on another machine (shared storage)", "instructlin map / map_shards",
+         "refused in one line naming that host and the lock file to remove if the run is gone",
+         {"host": "other-node", "ok": False}),
+]
+
+
+@pytest.mark.parametrize("case", params(STALE_CASES))
+def test_a_lock_of_a_dead_run_is_taken_over_and_a_foreign_one_refused(case: Case, work: Path, caplog) -> None:
+    import socket
+
+    from instructlin.data import DataError
+    from instructlin.run_lock import LOCK_FILE
+    from instructlin.shards import map_shards
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = socket.gethostname() if case.data["host"] == "here" else case.data["host"]
+    (work / "out").mkdir()
+    (work / "out" / LOCK_FILE).write_text(json.dumps({"pid": dead.pid, "host": host, "token": "x",
+                                                      "started": "yesterday"}))
+    if case.data["ok"]:
+        assert map_shards(work / "map", work / "in", work / "out").mapped == ["part-0.npy", "part-1.npy"]
+        assert f"pid {dead.pid}" in caplog.text and not (work / "out" / LOCK_FILE).exists()
+    else:
+        with pytest.raises(DataError, match=f"pid {dead.pid} on other-node.*remove .*{LOCK_FILE}"):
+            map_shards(work / "map", work / "in", work / "out")
+        assert sorted(p.name for p in (work / "out").iterdir()) == [LOCK_FILE]
