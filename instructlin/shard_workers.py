@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from instructlin.data import DataError
+from instructlin.map_io import file_sha256
 from instructlin.timing import peak_rss_mb
 
 #: A worker: a callable object built once per process (or Ray actor) that maps a batch of shard paths,
@@ -32,6 +33,7 @@ class ShardOutcome:
     input_size: int = 0
     input_mtime_ns: int = 0
     output_size: int = 0
+    output_sha256: str = ""  # of the output file as written: a resume checks it, not only the size
     error: str = ""
     peak_rss_mb: float = 0.0  # of the process that did the work (a Ray worker reports its own), so far
     start_rss_mb: float = 0.0  # that process's memory once its model was loaded, before its first shard
@@ -44,7 +46,7 @@ class ShardOutcome:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ShardOutcome:
-        kinds = {"name": str, "error": str, "peak_rss_mb": float, "start_rss_mb": float}
+        kinds = {"name": str, "error": str, "output_sha256": str, "peak_rss_mb": float, "start_rss_mb": float}
         return cls(**{key: kinds.get(key, int)(row[key]) for key in cls.__dataclass_fields__})
 
 
@@ -59,6 +61,7 @@ def run_shard(shard: Path, target: Path, write: Callable[[Path, Path], int]) -> 
     try:
         outcome.rows = write(shard, target)
         outcome.output_size = target.stat().st_size
+        outcome.output_sha256 = file_sha256(target)
     except (DataError, ValueError, OSError) as err:
         outcome.error = one_line(err)
     outcome.peak_rss_mb = peak_rss_mb()

@@ -5,9 +5,9 @@ input shard into a same-named output shard (written atomically, in memory bounde
 *engine* hands the shards to workers: ``local`` runs one worker in this process, ``ray`` runs an actor
 pool on Ray Data (:mod:`instructlin.ray_engine`). The manifest in the output folder is kept here, by the
 driver, whatever the engine: it records the run's fingerprint (which map, or which encoder and
-instruction) and every finished shard (its input's size and mtime, rows, output size), so a rerun after
-a kill skips what is done and a rerun with another map refuses to mix outputs. A bad shard is named
-once every other shard is done; nothing is written for it.
+instruction) and every finished shard (its input's size and mtime, rows, output size and SHA-256), so a
+rerun after a kill skips what is done and a rerun with another map refuses to mix outputs. A bad shard
+is named once every other shard is done; nothing is written for it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
-from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
+from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE, file_sha256
 from instructlin.run_lock import FolderLock
 from instructlin.shard_workers import ShardOutcome, ShardWorker, run_local
 from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
@@ -154,12 +154,14 @@ class ShardRun:
         return manifest
 
     def _complete(self, shard: Path) -> bool:
-        """Whether the shard's output is finished: recorded for the same input, and still there."""
+        """Whether the shard's output is finished: recorded for the same input, and still there as written
+        (its SHA-256 checked: a zeroed or damaged file of the right size is mapped again)."""
         entry = self.manifest["shards"].get(shard.name)
         target = self.output / shard.name
         stat = shard.stat()
-        return bool(entry) and entry.get("input") == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns} \
-            and target.is_file() and target.stat().st_size == entry.get("output_size")
+        return isinstance(entry, dict) and entry.get("input") == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns} \
+            and target.is_file() and target.stat().st_size == entry.get("output_size") \
+            and entry.get("output_sha256") == file_sha256(target)
 
     def record(self, outcome: ShardOutcome) -> None:
         """Note one worker's outcome; a finished shard is written into the manifest at once (atomically)."""
@@ -168,7 +170,7 @@ class ShardRun:
             return
         self.manifest["shards"][outcome.name] = {
             "input": {"size": outcome.input_size, "mtime_ns": outcome.input_mtime_ns},
-            "rows": outcome.rows, "output_size": outcome.output_size}
+            "rows": outcome.rows, "output_size": outcome.output_size, "output_sha256": outcome.output_sha256}
         text = json.dumps(self.manifest, indent=1, sort_keys=True)
         atomic_write(self.output / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         self.report.mapped.append(outcome.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -223,3 +224,33 @@ def test_a_lock_of_a_dead_run_is_taken_over_and_a_foreign_one_refused(case: Case
         with pytest.raises(DataError, match=f"pid {dead.pid} on other-node.*remove .*{LOCK_FILE}"):
             map_shards(work / "map", work / "in", work / "out")
         assert sorted(p.name for p in (work / "out").iterdir()) == [LOCK_FILE]
+
+
+RESUME_CASES = [
+    Case("an output shard zeroed (or damaged) in place, same size, before a rerun", "instructlin map / map_shards",
+         "the rerun finds its SHA-256 differs from the manifest's and maps that shard again; the others are "
+         "skipped", {"damage": "zeroed"}),
+    Case("a manifest entry without a checksum (written before checksums)", "instructlin map / map_shards",
+         "that shard cannot be verified, so the rerun maps it again", {"damage": "no checksum"}),
+]
+
+
+@pytest.mark.parametrize("case", params(RESUME_CASES))
+def test_a_resume_recomputes_a_shard_whose_checksum_does_not_match(case: Case, work: Path) -> None:
+    from instructlin.shards import MANIFEST, map_shards
+
+    out = work / "out"
+    map_shards(work / "map", work / "in", out)
+    target = out / "part-1.npy"
+    if case.data["damage"] == "zeroed":
+        target.write_bytes(bytes(target.stat().st_size))
+    else:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        del manifest["shards"]["part-1.npy"]["output_sha256"]
+        (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    report = map_shards(work / "map", work / "in", out)
+    assert report.mapped == ["part-1.npy"] and report.skipped == ["part-0.npy"]
+    expected = InstructionMap.load(work / "map").transform(np.load(work / "in" / "part-1.npy"))
+    assert np.allclose(np.load(target), expected, atol=1e-5)
+    recorded = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["shards"]["part-1.npy"]
+    assert recorded["output_sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
