@@ -103,7 +103,9 @@ class ShardEmbedder(ShardWorker):
 
     def __init__(self, *, output: str, encoder: str, device: str = "auto", max_seq_length: int | None = None,
                  instruction_template: str | None = None, instruction: str | None = None,
-                 text_column: str = "text", batch_size: int = 32, rows_per_step: int = ROWS_PER_STEP) -> None:
+                 text_column: str = "text", batch_size: int = 32, rows_per_step: int = ROWS_PER_STEP,
+                 driver: tuple[str, int] | None = None) -> None:
+        self.driver = driver
         self.encoder_options = {"name": encoder, "device": device, "max_seq_length": max_seq_length,
                                 "instruction_template": instruction_template}
         self.output = Path(output)

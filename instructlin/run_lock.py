@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from instructlin.atomic import owner_alive, temp_name
+from instructlin.atomic import TEMP_PREFIX, owner_alive, remove_stale_temps, temp_name
 from instructlin.data import DataError
 
 LOCK_FILE = "instructlin-shards.lock"
@@ -101,3 +101,12 @@ class FolderLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def remove_worker_temps(folder: Path, wait_s: float = 5.0) -> None:
+    """Remove the temp files of workers of an ended run, waiting up to ``wait_s`` for them to exit."""
+    deadline = time.monotonic() + wait_s
+    remove_stale_temps(folder)
+    while any(name.startswith(TEMP_PREFIX) for name in os.listdir(folder)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        remove_stale_temps(folder)

@@ -8,6 +8,7 @@ instead of a crash, so the other shards go on. The engines (:func:`run_local` he
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -79,6 +80,7 @@ class ShardWorker:
     """
 
     output: Path
+    driver: tuple[str, int] | None = None  # (host, pid) of the run's driver: orphaned workers write nothing
     _failure: str | None = None  # None: not loaded yet; "": loaded
     _start_rss_mb: float = 0.0
 
@@ -94,12 +96,21 @@ class ShardWorker:
     def write(self, shard: Path, target: Path) -> int:
         raise NotImplementedError
 
+    def driver_gone(self) -> bool:
+        """Whether the driver of this run died on this machine (``kill -9``): its manifest records nothing more."""
+        from instructlin.atomic import owner_alive
+
+        host, pid = self.driver or ("", 0)
+        return host == socket.gethostname() and not owner_alive(pid)
+
     def __call__(self, batch: Batch) -> Batch:
         try:
             self.ready()
         except (DataError, ValueError, OSError, RuntimeError, ImportError) as err:
             self._failure = f"the worker could not start: {one_line(err)}"
         shards = [Path(str(s)) for s in batch["shard"]]
+        if self.driver_gone():
+            self._failure = "the run that started this worker is gone (killed); nothing was written"
         if self._failure:
             outcomes = [ShardOutcome(shard.name, error=self._failure) for shard in shards]
         else:

@@ -23,7 +23,7 @@ from typing import Any
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE, file_sha256
-from instructlin.run_lock import FolderLock
+from instructlin.run_lock import FolderLock, remove_worker_temps
 from instructlin.shard_workers import ShardOutcome, ShardWorker, run_local
 from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
 
@@ -86,8 +86,8 @@ class ShardMapper(ShardWorker):
     """The map worker: loads the saved map once (per process or Ray actor), then maps shard after shard."""
 
     def __init__(self, *, map_dir: str, fingerprint: str, output: str, column: str = "embedding",
-                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-        self.map_dir, self.fingerprint = map_dir, fingerprint
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, driver: tuple[str, int] | None = None) -> None:
+        self.map_dir, self.fingerprint, self.driver = map_dir, fingerprint, driver
         self.output, self.column, self.chunk_size = Path(output), column, chunk_size
 
     def load(self) -> None:
@@ -133,7 +133,11 @@ class ShardRun:
         self.report.skipped = [s.name for s in self.shards if s not in self.pending]
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type | None, value: BaseException | None, tb: object) -> None:
+        if kind is not None:  # interrupted or failed: temp files of workers now gone are removed
+            remove_worker_temps(self.output)
+        if isinstance(value, KeyboardInterrupt):
+            value.recorded = len(self.report.mapped) + len(self.report.skipped)  # for the CLI's one line
         self.lock.release()
 
     def _read_manifest(self) -> dict[str, Any]:

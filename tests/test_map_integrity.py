@@ -254,3 +254,61 @@ def test_a_resume_recomputes_a_shard_whose_checksum_does_not_match(case: Case, w
     assert np.allclose(np.load(target), expected, atol=1e-5)
     recorded = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["shards"]["part-1.npy"]
     assert recorded["output_sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+# --- signals under --engine ray --------------------------------------------------------------------------------------
+
+RAY_CASES = [
+    Case("SIGTERM to `instructlin map --engine ray` while shards are being written", "instructlin map --engine ray",
+         "one line, exit 143: Ray is shut down (no worker goes on writing), no temp file or lock is left, the "
+         "manifest holds the shards that reached the driver, and the same command maps the rest", {}),
+]
+
+
+@pytest.mark.parametrize("case", params(RAY_CASES))
+def test_sigterm_under_ray_ends_in_one_line_and_the_rerun_completes(case: Case, tmp_path: Path) -> None:
+    import signal
+
+    pytest.importorskip("ray")
+    from instructlin.shards import MANIFEST
+
+    _fitted(0).save(tmp_path / "map")
+    (tmp_path / "in").mkdir()
+    rng = np.random.default_rng(2)
+    for i in range(8):  # about 0.3 s of work each on one worker: the signal lands mid-run
+        np.save(tmp_path / "in" / f"part-{i}.npy", rng.normal(size=(400_000, DIM)).astype(np.float32))
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "instructlin", "map", "--map", str(tmp_path / "map"), "--input",
+            str(tmp_path / "in"), "--output", str(out), "--engine", "ray", "--concurrency", "1", "--quiet"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    driver = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while driver.poll() is None and not any(out.glob("*.npy")) and not any(out.glob(".instructlin-tmp-*")):
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGTERM)
+    _, err = driver.communicate(timeout=120)
+    assert driver.returncode == 143, err
+    assert len(err.strip().splitlines()) == 1 and "interrupted by SIGTERM" in err and "Traceback" not in err, err
+    left = sorted(p.name for p in out.iterdir())
+    assert not [name for name in left if not name.startswith("part-") and name != MANIFEST], left  # no temp, lock
+    rerun = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    model = InstructionMap.load(tmp_path / "map")
+    for shard in sorted((tmp_path / "in").glob("*.npy")):
+        assert np.allclose(np.load(out / shard.name), model.transform(np.load(shard)), atol=1e-4)
+    assert sorted(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["shards"]) == [
+        f"part-{i}.npy" for i in range(8)]
+
+
+def test_a_worker_whose_driver_died_writes_nothing(work: Path) -> None:
+    """After ``kill -9`` of the driver, Ray's workers may live on: each shard they are handed is refused."""
+    import socket
+
+    from instructlin.shards import ShardMapper, map_fingerprint
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    worker = ShardMapper(map_dir=str(work / "map"), fingerprint=map_fingerprint(work / "map"),
+                         output=str(work / "out"), driver=(socket.gethostname(), dead.pid))
+    (work / "out").mkdir()
+    batch = worker({"shard": np.array([str(work / "in" / "part-0.npy")])})
+    assert "gone" in str(batch["error"][0]) and list((work / "out").iterdir()) == []
