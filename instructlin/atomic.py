@@ -39,7 +39,8 @@ def temp_name(suffix: str = "") -> str:
     return f"{TEMP_PREFIX}{_HOST}-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
 
 
-def _owner_alive(pid: int) -> bool:
+def owner_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is alive (another user's counts as alive)."""
     if pid <= 0 or pid == os.getpid():
         return pid > 0
     try:
@@ -62,8 +63,8 @@ def _remove(path: Path) -> None:
 def remove_stale_temps(folder: str | Path) -> list[Path]:
     """Delete this machine's temp entries in ``folder`` whose process has died; returns what was removed.
 
-    A folder renamed away while a map folder was being swapped (``.replaced-<name>``) is renamed back
-    when ``<name>`` is missing, so a kill between the two renames loses nothing.
+    A folder renamed away while a map folder was being swapped (``.replaced-<name>``, by instructlin
+    before maps were saved file by file) is renamed back when ``<name>`` is missing, so nothing is lost.
     """
     if os.name != "posix":  # os.kill(pid, 0) is not an existence check elsewhere
         return []
@@ -74,7 +75,7 @@ def remove_stale_temps(folder: str | Path) -> list[Path]:
         return []
     for entry in entries:
         match = _TEMP_NAME.match(entry.name)
-        if not match or match["host"] != _HOST or _owner_alive(int(match["pid"])):
+        if not match or match["host"] != _HOST or owner_alive(int(match["pid"])):
             continue
         path = Path(entry.path)
         suffix = match["suffix"]
@@ -184,67 +185,32 @@ def atomic_write(target: str | Path, write: Callable[[str], object]) -> Path:
     return target
 
 
-def _link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except OSError:
-        shutil.copy2(src, dst, follow_symlinks=False)
+def atomic_files(folder: str | Path, writers: dict[str, Callable[[str], object]]) -> Path:
+    """Write each named file of ``folder`` through a temp file beside it, then rename them all into place.
 
-
-def _carry_other_entries(old: Path, new: Path) -> None:
-    """Hard-link (or copy) into ``new`` every entry of ``old`` that ``new`` does not have."""
-    for entry in os.scandir(old):
-        dst = new / entry.name
-        if os.path.lexists(dst):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.copytree(entry.path, dst, symlinks=True, copy_function=_link_or_copy)
-        else:
-            _link_or_copy(entry.path, str(dst))
-    shutil.copymode(old, new)
-
-
-def atomic_folder(target: str | Path, fill: Callable[[Path], object]) -> Path:
-    """Call ``fill(tmp_folder)`` then swap that folder in for ``target``, so its files change together.
-
-    The files ``fill`` writes get the mode open() would give them (0o666 minus the umask).
-    An existing ``target`` keeps everything ``fill`` does not write (hard links, or copies where links are
-    impossible) and its permissions; it is renamed away, the new folder renamed in, the old one deleted.
-    Between those renames ``target`` is briefly absent; a kill there is undone by the next write.
+    Only these files change: the folder (its owner, mode and other entries, sub-folders included) is never
+    re-created, moved or copied. Each ``writers[name](tmp_path)`` writes one file; none is renamed until
+    all are written, so a failure (a full disk, SIGTERM) leaves the old files as they were and no temp behind.
+    The renames are one after another: a reader that needs them to agree checks (see map_io's weights hash).
     """
-    target = Path(target)
-    if target.is_symlink():
-        target = target.resolve()  # update the folder the link points to; keep the link
-    if target.exists() and not target.is_dir():
-        raise FileExistsError(f"{target} exists and is not a folder; choose another output folder.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target.parent)
-    new, old = target.parent / temp_name(), target.parent / temp_name(_REPLACED + target.name)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(folder)
+    temps: list[tuple[Path, Path]] = []
     with cleanup_on_sigterm():
         try:
-            os.mkdir(new, 0o777)  # minus the umask, as mkdir does
-            probe, mode = _new_temp_file(new, "")
-            probe.unlink()
-            fill(new)
-            for entry in os.scandir(new):
-                if entry.is_file(follow_symlinks=False):
-                    _set_mode(Path(entry.path), mode)
-            if target.is_dir():
-                _carry_other_entries(target, new)
-                os.rename(target, old)
-                try:
-                    os.rename(new, target)
-                except BaseException:
-                    os.rename(old, target)
-                    raise
-            else:
-                os.rename(new, target)
+            for name, write in writers.items():
+                tmp, mode = _new_temp_file(folder, Path(name).suffix)
+                temps.append((tmp, folder / name))
+                write(str(tmp))
+                _set_mode(tmp, mode)
+            for tmp, target in temps:
+                os.replace(tmp, target)
         except OSError as err:
-            if full := disk_full_error(err, target):
+            if full := disk_full_error(err, folder):
                 raise full from err
             raise
         finally:
-            _remove(new)
-            if target.exists():
-                _remove(old)
-    return target
+            for tmp, _ in temps:
+                _remove(tmp)
+    return folder

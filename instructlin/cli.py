@@ -17,6 +17,7 @@ from instructlin.cli_outputs import check_output_file, check_output_folder
 from instructlin.cli_run import run_command
 from instructlin.data import DataError
 from instructlin.experiment import ExperimentConfig
+from instructlin.map_io import check_map_folder
 from instructlin.options import DEVICE_CHOICES, ENCODER_CHOICES, METHOD_CHOICES, SELECTION_CHOICES, SUPPORTED_SUFFIXES
 from instructlin.sampling import parse_train_size
 
@@ -192,7 +193,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_fit(args: argparse.Namespace) -> None:
     from instructlin.mapping import InstructionMap
 
-    check_output_folder(args.output, replaced_whole=True, hint="a map is a folder (model.safetensors + config.json)")
+    check_output_folder(args.output, hint="a map is a folder (model.safetensors + config.json)")
+    check_map_folder(args.output)  # before any work: not an ancestor of here, not someone else's folder
     if args.base or args.instructed:
         if not (args.base and args.instructed):
             raise DataError("Pass both --base and --instructed .npy files, or neither (to use --data).")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import glob
+import signal
+import sys
 from pathlib import Path
 
 from instructlin.arrays import input_encoder
@@ -47,8 +49,12 @@ def cmd_map(args: argparse.Namespace) -> None:
     from instructlin.shards import check_engine
 
     check_engine(args.engine, args.address)
-    model = InstructionMap.load(args.map_path)
     sharded = is_shard_source(args.input)
+    if not sharded:
+        from instructlin.streaming import check_not_input
+
+        check_not_input(args.input, args.output)  # before any work: the output would replace the input
+    model = InstructionMap.load(args.map_path)
     if sharded or Path(args.input).suffix == ".parquet":
         keep_freed_pages()  # this process is the command's own: Parquet maps 5-10 % faster (arrow_memory)
     if sharded:
@@ -87,7 +93,13 @@ def _map_shards(args: argparse.Namespace, model) -> None:
 
     model.check_compatible(encoder_id=declared_encoder(args.encoder_id, *list_shards(args.input)))
 
-    report = map_shards(args.map_path, args.input, args.output, column=args.column, chunk_size=args.chunk_size,
-                        engine=args.engine, address=args.address, concurrency=args.concurrency,
-                        progress=shard_progress(args.quiet))
+    try:
+        report = map_shards(args.map_path, args.input, args.output, column=args.column,
+                            chunk_size=args.chunk_size, engine=args.engine, address=args.address,
+                            concurrency=args.concurrency, progress=shard_progress(args.quiet))
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM under --engine ray (RunInterrupted)
+        signum = getattr(err, "signum", signal.SIGINT)
+        print(f"instructlin: interrupted by {signal.Signals(signum).name}; {getattr(err, 'recorded', 0)} "
+              f"finished shards are recorded in {args.output}, and the same command maps the rest.", file=sys.stderr)
+        raise SystemExit(128 + signum) from None
     print(shard_summary(report, "mapped", "rows", args.output))

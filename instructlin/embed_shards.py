@@ -103,7 +103,9 @@ class ShardEmbedder(ShardWorker):
 
     def __init__(self, *, output: str, encoder: str, device: str = "auto", max_seq_length: int | None = None,
                  instruction_template: str | None = None, instruction: str | None = None,
-                 text_column: str = "text", batch_size: int = 32, rows_per_step: int = ROWS_PER_STEP) -> None:
+                 text_column: str = "text", batch_size: int = 32, rows_per_step: int = ROWS_PER_STEP,
+                 driver: tuple[str, int] | None = None) -> None:
+        self.driver = driver
         self.encoder_options = {"name": encoder, "device": device, "max_seq_length": max_seq_length,
                                 "instruction_template": instruction_template}
         self.output = Path(output)
@@ -145,15 +147,16 @@ def embed_shards(
     settings = {"encoder": name, "instruction": instruction or "", "instruction_template": instruction_template,
                 "max_seq_length": max_seq_length, "text_column": text_column}
     fingerprint = hashlib.sha256(json.dumps(settings, sort_keys=True).encode("utf-8")).hexdigest()
-    run = ShardRun(source, output, fingerprint, what="encoder and instruction", suffixes=(".parquet",))
-    kwargs = {"output": str(run.output), "encoder": name, "device": device, "max_seq_length": max_seq_length,
-              "instruction_template": instruction_template, "instruction": instruction,
-              "text_column": text_column, "batch_size": batch_size}
-    if not run.pending:
-        return run.drive([], progress)
-    if engine == "ray":
-        from instructlin.ray_engine import run_on_ray
+    with ShardRun(source, output, fingerprint, what="encoder and instruction", suffixes=(".parquet",)) as run:
+        kwargs = {"output": str(run.output), "encoder": name, "device": device, "max_seq_length": max_seq_length,
+                  "instruction_template": instruction_template, "instruction": instruction,
+                  "text_column": text_column, "batch_size": batch_size}
+        if not run.pending:
+            return run.drive([], progress)
+        if engine == "ray":
+            from instructlin.ray_engine import run_on_ray
 
-        return run.drive(run_on_ray(ShardEmbedder, kwargs, run.pending, address=address, concurrency=concurrency,
-                                    gpus_per_worker=0 if device == "cpu" else None), progress)
-    return run.drive(run_local(ShardEmbedder(**kwargs), run.pending), progress)
+            return run.drive(run_on_ray(ShardEmbedder, kwargs, run.pending, address=address,
+                                        concurrency=concurrency, gpus_per_worker=0 if device == "cpu" else None),
+                             progress)
+        return run.drive(run_local(ShardEmbedder(**kwargs), run.pending), progress)

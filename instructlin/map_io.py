@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from instructlin.atomic import atomic_folder
+from instructlin.atomic import TEMP_PREFIX, atomic_files
 from instructlin.json_text import JSON_ERRORS, json_problem
 
 MAP_FORMAT_VERSION = 2
@@ -17,18 +19,58 @@ CONFIG_FILE = "config.json"
 FITTED_FIELDS = ("method_", "prior_", "alpha_", "size_", "cv_results_")
 
 
-def save_map(estimator: Any, path: str | Path) -> Path:
-    """Write the weights and the config (parameters, what CV chose and why) together, atomically.
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (a map's weights can be a gigabyte)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
-    Both files go into a temp folder beside ``path`` that is then swapped in (old folder renamed away,
-    new one renamed in, old deleted), so a reader never finds new weights beside an old config. Other
-    files already in ``path`` are kept, hard-linked (or copied) into the new folder: see atomic_folder.
+
+def is_saved_map(folder: Path) -> bool:
+    """Whether ``folder`` holds a map written by :func:`save_map` (a transformer's config.json is not one)."""
+    try:
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (folder / WEIGHTS_FILE).is_file() and isinstance(config, dict) and "format_version" in config \
+        and "params" in config
+
+
+def check_map_folder(path: str | Path) -> Path:
+    """Refuse a folder a map must not be written into, before any work: a file, a folder holding the
+    current one (``..``, the home folder), or a folder of other files that is not a saved map."""
+    folder = Path(path)
+    resolved = folder.resolve()
+    if resolved.exists() and not resolved.is_dir():
+        raise ValueError(f"{path} is a file; a map is a folder ({WEIGHTS_FILE} + {CONFIG_FILE}). Give a new "
+                         "folder.")
+    cwd = Path.cwd().resolve()
+    if resolved != cwd and cwd.is_relative_to(resolved):
+        raise ValueError(f"{path} ({resolved}) holds the current folder; a map is saved into a folder of its "
+                         f"own. Give a new folder, such as {Path(path) / 'my-map'}.")
+    others = sorted(e.name for e in os.scandir(resolved) if not e.name.startswith(TEMP_PREFIX)) \
+        if resolved.is_dir() else []
+    if others and not is_saved_map(resolved):
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise ValueError(f"{path} is not a saved map and not empty (it holds {shown}); save the map into a "
+                         "new or empty folder, so nothing else there is overwritten.")
+    return folder
+
+
+def save_map(estimator: Any, path: str | Path) -> Path:
+    """Write the weights and the config (parameters, what CV chose and why) into the folder ``path``.
+
+    Only those two files change, each written to a temp file in the folder and renamed into place (see
+    atomic_files); the folder itself and anything else in it stay as they are. The config records the
+    weights' SHA-256, so a reader between the two renames is told, not handed new weights with an old config.
     """
     from safetensors.numpy import save_file
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator, "coef_")
-    folder = Path(path)
+    folder = check_map_folder(path)
     params = {k: v for k, v in estimator.get_params().items() if k != "callback"}
     config = {
         "format_version": MAP_FORMAT_VERSION,
@@ -40,13 +82,17 @@ def save_map(estimator: Any, path: str | Path) -> Path:
     }
     tensors = {"coef": estimator.coef_, "intercept": estimator.intercept_}
     _float32_or_refuse(tensors, f"Cannot save the map to {folder}: its weights")
-    text = json.dumps(config, indent=2)
+    written: dict[str, str] = {}
 
-    def fill(tmp: Path) -> None:
-        save_file(tensors, str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
+    def weights(tmp: str) -> None:
+        save_file(tensors, tmp)
+        written[WEIGHTS_FILE] = tmp
 
-    atomic_folder(folder, fill)
+    def config_json(tmp: str) -> None:  # runs second: the weights' temp file is complete
+        text = json.dumps({**config, "weights_sha256": file_sha256(written[WEIGHTS_FILE])}, indent=2)
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    atomic_files(folder, {WEIGHTS_FILE: weights, CONFIG_FILE: config_json})
     return folder
 
 
@@ -64,6 +110,11 @@ def load_map(cls: type, path: str | Path) -> Any:
     config = _read_config(folder / CONFIG_FILE)
     d_in, d_out = config["n_features_in"], config["n_features_out"]
     coef, intercept = _read_weights(folder / WEIGHTS_FILE, d_in, d_out)
+    recorded = config.get("weights_sha256")
+    if recorded is not None and recorded != file_sha256(folder / WEIGHTS_FILE):
+        raise ValueError(f"{folder / WEIGHTS_FILE} does not match {CONFIG_FILE} (its SHA-256 differs from the "
+                         "one recorded there): the map is being saved right now, or one file was replaced. "
+                         "Load it again, or save the map again.")
     from instructlin.params import check_params
 
     check_params(config["params"], source=str(folder / CONFIG_FILE))

@@ -12,7 +12,10 @@ manifest. Nothing here is imported unless ``--engine ray`` is asked for.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,6 +79,33 @@ def ray_session(address: str | None = None) -> Iterator[Any]:
             logging.getLogger(name).setLevel(level)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """SIGTERM (or SIGINT) reached the driver of a Ray run: unwinds it so Ray shuts down and the lock goes."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`RunInterrupted` while the body runs (main thread only), instead of
+    Ray's own handler, which prints a stack dump and aborts (exit 134) with the actors still writing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise RunInterrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
 def default_concurrency(ray: Any, pending: int, *, gpus_per_worker: float = 0) -> int:
     """One worker per CPU (or per GPU, for GPU workers) that Ray sees, and never more than the shards."""
     resources = ray.cluster_resources()
@@ -107,6 +137,7 @@ def run_on_ray(
         size = min(concurrency, len(shards)) if concurrency else \
             default_concurrency(ray, len(shards), gpus_per_worker=gpus_per_worker)
         items = [{"shard": str(Path(s).resolve())} for s in shards]
+        worker_kwargs = {**worker_kwargs, "driver": (socket.gethostname(), os.getpid())}  # orphans stop
         with warnings.catch_warnings():
             # max_restarts=0: Ray Data would otherwise restart a dead actor and retry its shard forever, so a
             # shard that kills its worker (out of memory) would never end the run. A lost worker fails the run
@@ -123,8 +154,9 @@ def run_on_ray(
                 max_restarts=0,
             )
         try:
-            for row in dataset.iter_rows():
-                yield ShardOutcome.from_row(row)
+            with interruptible():
+                for row in dataset.iter_rows():
+                    yield ShardOutcome.from_row(row)
         except ray.exceptions.RayError as err:  # a worker could not start (e.g. its map or encoder failed)
             cause = getattr(err, "cause", None) or err
             raise DataError(f"A Ray worker failed: {' '.join(str(cause).split())[:400]}") from None

@@ -8,6 +8,7 @@ instead of a crash, so the other shards go on. The engines (:func:`run_local` he
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from instructlin.data import DataError
+from instructlin.map_io import file_sha256
 from instructlin.timing import peak_rss_mb
 
 #: A worker: a callable object built once per process (or Ray actor) that maps a batch of shard paths,
@@ -32,6 +34,7 @@ class ShardOutcome:
     input_size: int = 0
     input_mtime_ns: int = 0
     output_size: int = 0
+    output_sha256: str = ""  # of the output file as written: a resume checks it, not only the size
     error: str = ""
     peak_rss_mb: float = 0.0  # of the process that did the work (a Ray worker reports its own), so far
     start_rss_mb: float = 0.0  # that process's memory once its model was loaded, before its first shard
@@ -44,7 +47,7 @@ class ShardOutcome:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ShardOutcome:
-        kinds = {"name": str, "error": str, "peak_rss_mb": float, "start_rss_mb": float}
+        kinds = {"name": str, "error": str, "output_sha256": str, "peak_rss_mb": float, "start_rss_mb": float}
         return cls(**{key: kinds.get(key, int)(row[key]) for key in cls.__dataclass_fields__})
 
 
@@ -59,6 +62,7 @@ def run_shard(shard: Path, target: Path, write: Callable[[Path, Path], int]) -> 
     try:
         outcome.rows = write(shard, target)
         outcome.output_size = target.stat().st_size
+        outcome.output_sha256 = file_sha256(target)
     except (DataError, ValueError, OSError) as err:
         outcome.error = one_line(err)
     outcome.peak_rss_mb = peak_rss_mb()
@@ -76,6 +80,7 @@ class ShardWorker:
     """
 
     output: Path
+    driver: tuple[str, int] | None = None  # (host, pid) of the run's driver: orphaned workers write nothing
     _failure: str | None = None  # None: not loaded yet; "": loaded
     _start_rss_mb: float = 0.0
 
@@ -91,12 +96,21 @@ class ShardWorker:
     def write(self, shard: Path, target: Path) -> int:
         raise NotImplementedError
 
+    def driver_gone(self) -> bool:
+        """Whether the driver of this run died on this machine (``kill -9``): its manifest records nothing more."""
+        from instructlin.atomic import owner_alive
+
+        host, pid = self.driver or ("", 0)
+        return host == socket.gethostname() and not owner_alive(pid)
+
     def __call__(self, batch: Batch) -> Batch:
         try:
             self.ready()
         except (DataError, ValueError, OSError, RuntimeError, ImportError) as err:
             self._failure = f"the worker could not start: {one_line(err)}"
         shards = [Path(str(s)) for s in batch["shard"]]
+        if self.driver_gone():
+            self._failure = "the run that started this worker is gone (killed); nothing was written"
         if self._failure:
             outcomes = [ShardOutcome(shard.name, error=self._failure) for shard in shards]
         else:

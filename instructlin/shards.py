@@ -5,9 +5,9 @@ input shard into a same-named output shard (written atomically, in memory bounde
 *engine* hands the shards to workers: ``local`` runs one worker in this process, ``ray`` runs an actor
 pool on Ray Data (:mod:`instructlin.ray_engine`). The manifest in the output folder is kept here, by the
 driver, whatever the engine: it records the run's fingerprint (which map, or which encoder and
-instruction) and every finished shard (its input's size and mtime, rows, output size), so a rerun after
-a kill skips what is done and a rerun with another map refuses to mix outputs. A bad shard is named
-once every other shard is done; nothing is written for it.
+instruction) and every finished shard (its input's size and mtime, rows, output size and SHA-256), so a
+rerun after a kill skips what is done and a rerun with another map refuses to mix outputs. A bad shard
+is named once every other shard is done; nothing is written for it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
-from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE
+from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE, file_sha256
+from instructlin.run_lock import FolderLock, remove_worker_temps
 from instructlin.shard_workers import ShardOutcome, ShardWorker, run_local
 from instructlin.streaming import DEFAULT_CHUNK_SIZE, map_file
 
@@ -58,7 +59,19 @@ def list_shards(source: str | Path, suffixes: tuple[str, ...] = SHARD_SUFFIXES) 
     found = {p.suffix for p in shards}
     if len(found) > 1:
         raise DataError(f"{text} mixes {' and '.join(sorted(found))} shards; map one kind per run.")
+    check_distinct_names(shards)
     return shards
+
+
+def check_distinct_names(shards: list[Path]) -> None:
+    """Refuse two inputs of one file name (``a/part.npy``, ``b/part.npy``): both would write one output file."""
+    seen: dict[str, Path] = {}
+    for shard in shards:
+        if shard.name in seen:
+            raise DataError(f"The inputs {seen[shard.name]} and {shard} would both write {shard.name} in the "
+                            "output folder; give a glob that matches each file name once, or map each folder "
+                            "into its own --output.")
+        seen[shard.name] = shard
 
 
 def map_fingerprint(map_dir: str | Path) -> str:
@@ -73,8 +86,8 @@ class ShardMapper(ShardWorker):
     """The map worker: loads the saved map once (per process or Ray actor), then maps shard after shard."""
 
     def __init__(self, *, map_dir: str, fingerprint: str, output: str, column: str = "embedding",
-                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-        self.map_dir, self.fingerprint = map_dir, fingerprint
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, driver: tuple[str, int] | None = None) -> None:
+        self.map_dir, self.fingerprint, self.driver = map_dir, fingerprint, driver
         self.output, self.column, self.chunk_size = Path(output), column, chunk_size
 
     def load(self) -> None:
@@ -89,7 +102,10 @@ class ShardMapper(ShardWorker):
 
 
 class ShardRun:
-    """The driver's side of a sharded run: which shards are pending, and the manifest of finished ones."""
+    """The driver's side of a sharded run: which shards are pending, and the manifest of finished ones.
+
+    Used as ``with ShardRun(...) as run``: the output folder is locked for the block (see run_lock).
+    """
 
     def __init__(self, source: str | Path, output: str | Path, fingerprint: str, *, what: str = "map",
                  suffixes: tuple[str, ...] = SHARD_SUFFIXES) -> None:
@@ -101,11 +117,28 @@ class ShardRun:
             raise DataError(f"The output folder {self.output} holds the input shards; write to another folder.")
         self.fingerprint, self.what = fingerprint, what
         self.output.mkdir(parents=True, exist_ok=True)
-        self.manifest = self._read_manifest()
+        self.lock = FolderLock(self.output)
         self.report = ShardReport()
         self.errors: dict[str, str] = {}
-        self.pending = [s for s in self.shards if not self._complete(s)]
+
+    def __enter__(self) -> ShardRun:
+        """Lock the output folder (a second run into it is refused), then read its manifest."""
+        self.lock.acquire()
+        try:
+            self.manifest = self._read_manifest()
+            self.pending = [s for s in self.shards if not self._complete(s)]
+        except BaseException:
+            self.lock.release()
+            raise
         self.report.skipped = [s.name for s in self.shards if s not in self.pending]
+        return self
+
+    def __exit__(self, kind: type | None, value: BaseException | None, tb: object) -> None:
+        if kind is not None:  # interrupted or failed: temp files of workers now gone are removed
+            remove_worker_temps(self.output)
+        if isinstance(value, KeyboardInterrupt):
+            value.recorded = len(self.report.mapped) + len(self.report.skipped)  # for the CLI's one line
+        self.lock.release()
 
     def _read_manifest(self) -> dict[str, Any]:
         path = self.output / MANIFEST
@@ -127,12 +160,14 @@ class ShardRun:
         return manifest
 
     def _complete(self, shard: Path) -> bool:
-        """Whether the shard's output is finished: recorded for the same input, and still there."""
+        """Whether the shard's output is finished: recorded for the same input, and still there as written
+        (its SHA-256 checked: a zeroed or damaged file of the right size is mapped again)."""
         entry = self.manifest["shards"].get(shard.name)
         target = self.output / shard.name
         stat = shard.stat()
-        return bool(entry) and entry.get("input") == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns} \
-            and target.is_file() and target.stat().st_size == entry.get("output_size")
+        return isinstance(entry, dict) and entry.get("input") == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns} \
+            and target.is_file() and target.stat().st_size == entry.get("output_size") \
+            and entry.get("output_sha256") == file_sha256(target)
 
     def record(self, outcome: ShardOutcome) -> None:
         """Note one worker's outcome; a finished shard is written into the manifest at once (atomically)."""
@@ -141,7 +176,7 @@ class ShardRun:
             return
         self.manifest["shards"][outcome.name] = {
             "input": {"size": outcome.input_size, "mtime_ns": outcome.input_mtime_ns},
-            "rows": outcome.rows, "output_size": outcome.output_size}
+            "rows": outcome.rows, "output_size": outcome.output_size, "output_sha256": outcome.output_sha256}
         text = json.dumps(self.manifest, indent=1, sort_keys=True)
         atomic_write(self.output / MANIFEST, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
         self.report.mapped.append(outcome.name)
@@ -202,14 +237,14 @@ def map_shards(
     check_engine(engine, address)
     chunk_size = check_chunk_size(chunk_size)
     fingerprint = map_fingerprint(map_dir)
-    run = ShardRun(source, output, fingerprint, what="map")
-    kwargs = {"map_dir": str(Path(map_dir).resolve()), "fingerprint": fingerprint, "output": str(run.output),
-              "column": column, "chunk_size": chunk_size}  # absolute: a worker on another node has another cwd
-    if not run.pending:
-        return run.drive([], progress)
-    if engine == "ray":
-        from instructlin.ray_engine import run_on_ray
+    with ShardRun(source, output, fingerprint, what="map") as run:
+        kwargs = {"map_dir": str(Path(map_dir).resolve()), "fingerprint": fingerprint, "output": str(run.output),
+                  "column": column, "chunk_size": chunk_size}  # absolute: a worker on another node has another cwd
+        if not run.pending:
+            return run.drive([], progress)
+        if engine == "ray":
+            from instructlin.ray_engine import run_on_ray
 
-        return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,
-                                    concurrency=concurrency), progress)
-    return run.drive(run_local(ShardMapper(**kwargs), run.pending), progress)
+            return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,
+                                        concurrency=concurrency), progress)
+        return run.drive(run_local(ShardMapper(**kwargs), run.pending), progress)

@@ -34,7 +34,18 @@ from instructlin.extras import require
 from instructlin.npy_stream import map_npy
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "BlockAffine", "ChunkProgress", "apply_affine", "blas_beside_io",
-           "blas_threads_per_half", "check_chunk_size", "map_file"]
+           "blas_threads_per_half", "check_chunk_size", "check_not_input", "map_file"]
+
+def check_not_input(source: str | Path, target: str | Path) -> None:
+    """Refuse an output that is the input file (by any path or hard link): writing it would replace the input."""
+    source, target = Path(source), Path(target)
+    same = source.resolve() == target.resolve()
+    if not same and source.exists() and target.exists():
+        same = os.path.samefile(source, target)
+    if same:
+        raise DataError(f"--output {target} is the input file {source}; mapping it would replace the input "
+                        "embeddings. Give another --output path.")
+
 
 def map_file(
     model: Any,
@@ -52,6 +63,7 @@ def map_file(
     """
     chunk_size = check_chunk_size(chunk_size)
     source, target = Path(source), Path(target)
+    check_not_input(source, target)
     if source.suffix != target.suffix:
         raise DataError(f"Input {source.name} and output {target.name} must have the same suffix.")
     if source.suffix == ".npy":
