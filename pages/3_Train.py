@@ -1,4 +1,4 @@
-"""Train: fit the map (ridge / Procrustes at once, SGD live with a Stop button) and download it."""
+"""Train: fit the map (closed-form methods at once, SGD live with a Stop button) and download it."""
 
 from __future__ import annotations
 
@@ -157,7 +157,7 @@ if upload is not None:
         try:  # sizes and dimensions are checked against config.json before anything unpacks
             unpack_map_archive(io.BytesIO(upload.getvalue()), tmp, expected_dims=(encoder.dim, encoder.dim))
         except MapArchiveError as err:
-            raise ValueError(f"{plain(upload.name)} was refused. {err} Download a map above.") from None
+            raise ValueError(f"{upload.name} was refused. {err} Download a map above.") from None  # guard escapes it
         loaded = InstructionMap.load(tmp)
     with page.guard("Checking the map"):
         loaded.check_compatible(dim=encoder.dim, encoder_id=encoder.model_id)

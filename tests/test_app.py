@@ -380,7 +380,7 @@ def test_train_page_refuses_a_wrong_dimension_map(tmp_path):
     at = app("pages/3_Train.py")
     at.file_uploader(key="map_upload").upload("small.zip", buffer.getvalue(), "application/zip").run()
     assert not at.exception
-    assert "d=8" in shown(at.error[0]) and "d=384" in shown(at.error[0])
+    assert "8 -> 8" in shown(at.error[0]) and "384 -> 384" in shown(at.error[0])
 
 
 def test_compare_page_renders():
@@ -466,8 +466,9 @@ def test_app_numbers_equal_the_cli_json(tmp_path):
             assert len(a) == len(b), path
             for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 same(x, y, f"{path}[{i}]")
-        elif isinstance(a, float) and isinstance(b, float):
-            assert a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True), path
+        elif isinstance(a, float) and isinstance(b, float):  # CV scores are float32 sums (instructlin.cv_scores)
+            rel = 1e-6 if path.startswith("/map/cv_results") else 1e-9
+            assert a == pytest.approx(b, rel=rel, abs=1e-12, nan_ok=True), path
         else:
             assert a == b, path
 

@@ -3,6 +3,7 @@ are the library's (the offline MiniLM on a per-class sample of the demo corpus).
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import sys
@@ -277,5 +278,6 @@ def test_train_page_npy_download_comes_with_its_ids(library, served):
         npy = np.load(io.BytesIO(archive.read("mapped-test-topic.npy")), allow_pickle=False)
         listing = archive.read("mapped-test-topic.ids.csv").decode("utf-8").splitlines()
     np.testing.assert_allclose(npy, library.primary.mapped_test, atol=1e-6)
-    assert listing[0] == "row,id"
-    assert [line.split(",")[1] for line in listing[1:]] == [library.dataset.row_ids()[i] for i in library.test_idx]
+    rows = list(csv.reader(listing))  # text cells are quoted (instructlin.csv_export)
+    assert rows[0] == ["row", "id"]
+    assert [row[1] for row in rows[1:]] == [library.dataset.row_ids()[i] for i in library.test_idx]

@@ -66,11 +66,17 @@ def _one_line_error(argv: list[str], work: dict[str, str], capsys, code: int = 2
 
 
 def _weights(folder: Path, change) -> None:
-    """Rewrite a saved map's weights through ``change(dict of numpy tensors)``."""
+    """Rewrite a saved map's weights through ``change(dict of numpy tensors)``, and its config's checksum
+    with them (as if saved so), so only the weights' values are wrong."""
     from safetensors.numpy import load_file, save_file
+
+    from instructlin.map_io import file_sha256
 
     tensors = load_file(str(folder / "model.safetensors"))
     save_file(change(tensors), str(folder / "model.safetensors"))
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config["weights_sha256"] = file_sha256(folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
 
 
 MAP = ["map", "--map", "{map}", "--output", "{out}.npy", "--quiet", "--input"]

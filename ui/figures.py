@@ -38,7 +38,7 @@ def pipeline_diagram() -> go.Figure:
         fig.add_annotation(x=x, y=y, text=text, showarrow=False, bgcolor=colour, bordercolor="#34495e",
                            borderwidth=1, borderpad=8, font={"size": 13, "color": "#1b1f24"})
     fig.add_annotation(x=0.74, y=0.97, showarrow=False, font={"size": 11, "color": "#2d6a4f"},
-                       text="fitted on a few paired rows<br>(ridge / Procrustes / SGD)")
+                       text="fitted on a few paired rows<br>(default: PCA ridge, label-free CV)")
     fig.update_xaxes(visible=False, range=[-0.02, 1.04])
     fig.update_yaxes(visible=False, range=[0.0, 1.08])
     fig.update_layout(height=280, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white")
