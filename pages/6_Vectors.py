@@ -83,16 +83,20 @@ if source == SOURCES[0]:
                       method=method, train_size=float(train_size), seed=int(seed))
     teacher = f"your instructed vectors ({plain(instructed[1])})"
 else:
-    files = json.loads((PACK / "manifest.json").read_text(encoding="utf-8"))["files"]
-    chosen = {f["file"]: f["instruction"] for f in files if f["instruction"]}
-    name = st.selectbox("Instruction", list(chosen), format_func=lambda f: chosen[f], key="v:example")
-    aspect = "location" if "location" in name else "topic"
-    spec = VectorSpec(str(PACK / "base.npy"), str(PACK / name), str(state.ROOT / "data" / "news_demo.csv"),
-                      names=("base.npy", name, "news_demo.csv"), id_column="", label_column=aspect,
-                      method=method, train_size=float(train_size), seed=int(seed))
-    teacher = f"EmbeddingGemma-300m, {code(chosen[name])}"
+    files = {f["file"]: f for f in json.loads((PACK / "manifest.json").read_text(encoding="utf-8"))["files"]
+             if f["instruction"]}
+    name = st.selectbox("Instruction", list(files), format_func=lambda f: files[f]["instruction"], key="v:example")
+    aspect = files[name].get("labelling")  # the manifest names the labelling each instruction is meant for
+    demo_csv = str(state.ROOT / "data" / "news_demo.csv")
+    spec = VectorSpec(str(PACK / "base.npy"), str(PACK / name), demo_csv if aspect else None,
+                      names=("base.npy", name, "news_demo.csv" if aspect else None), id_column="",
+                      label_column=aspect, method=method, train_size=float(train_size), seed=int(seed))
+    teacher = f"EmbeddingGemma-300m, {code(files[name]['instruction'])}"
+    labels_said = (f"labels: the {code(aspect)} column of data/news_demo.csv (the manifest's labelling for this "
+                   "instruction)" if aspect else "no labels: the demo corpus has no labelling this instruction is "
+                   "meant for, so only the stand-in measures are shown")
     st.caption(f"data/teacher/base.npy and {code('data/teacher/' + name)} (288 rows each, matched by position); "
-               f"labels: the {code(aspect)} column of data/news_demo.csv.")
+               f"{labels_said}.")
 
 with page.guard("Reading your vectors"):
     run: VectorRun = cached.vector_run(spec)

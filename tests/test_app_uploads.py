@@ -344,3 +344,19 @@ def test_the_shipped_example_says_when_the_teacher_does_not_follow(monkeypatch):
     assert float(values["V-measure instructed"]) < float(values["V-measure base"]) - 0.1, values
     assert any("did not follow the instruction" in i.value for i in at.info)
     assert "EmbeddingGemma-300m" in " ".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(("example", "labelling"), [("country.npy", "location"), ("sentiment.npy", None)])
+def test_shipped_examples_are_scored_against_the_labelling_their_manifest_names(example, labelling):
+    """Not the file name: 'country' is a location question; the demo has no sentiment labels at all."""
+    at = app("pages/6_Vectors.py")
+    at.radio(key="v:source").set_value(at.radio(key="v:source").options[1]).run()
+    at.selectbox(key="v:example").set_value(example).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    captions = " ".join(shown(c) for c in at.caption)
+    metrics = {m.label for m in at.metric}
+    assert "Cosine to the teacher" in metrics
+    if labelling:
+        assert f"the `{labelling}` column" in captions and "V-measure mapped" in metrics, captions
+    else:
+        assert "no labels" in captions and "V-measure mapped" not in metrics, captions
