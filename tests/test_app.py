@@ -317,7 +317,12 @@ def test_embeddings_page_unavailable_encoder_says_what_to_use(offline_hub):
     at.selectbox(key="w:encoder_choice").set_value("qwen3").run()
     assert not at.exception
     assert offline_hub.downloads == [] and offline_hub.probes, "the hub probe was not what said no"
-    assert "--encoder minilm" in shown(at.error[0])
+    error = shown(at.error[0])
+    assert "under **Encoder** on the Embeddings page" in error and "set back to `auto`" in error, error
+    assert at.session_state["encoder"] == "auto"  # the choice does not stick: every page works again
+    assert not at.get("progress"), "no progress bar is left behind"
+    at = app("pages/3_Train.py", encoder=at.session_state["encoder"])
+    assert_ok(at)
 
 
 def test_train_page_ridge_metrics_and_downloads(library):

