@@ -13,12 +13,15 @@ from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB, MAX_VECTOR_ROWS, METH
 from instructlin.report import gap_closed_text, over_tightening_note, retention_text, teacher_verdict
 from instructlin.vector_runs import VectorRun, VectorSpec, map_zip, npy_zip, parquet_bytes
 from ui import cached, figures, page, state
+from ui.navigation import loaded, navigation_only
 from ui.standin_view import stand_in_row
 from ui.text import code, plain
 
+navigation_only()  # a fresh server's first visit to this URL is redrawn through app.py's navigation
 st.set_page_config(page_title="instructlin · Your vectors", page_icon=":material/upload_file:", layout="wide")
 state.init()
 st.title("Your vectors")
+loaded()  # imports are done: the "Loading" line goes even while the page waits for uploads
 st.markdown(
     "Bring embeddings you already have: **base** embeddings of every row (no instruction), and "
     "**instructed** embeddings (the same encoder, with the instruction) of some or all rows. The map is "

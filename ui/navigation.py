@@ -57,8 +57,10 @@ def run(page: StreamlitPage) -> None:
     the page removes it with :func:`loaded` once it draws."""
     _LOADING.note = st.empty()
     _LOADING.note.caption("Loading instructlin...")
-    page.run()
-    loaded()
+    try:
+        page.run()
+    finally:  # a page that stops early (st.stop: waiting for an upload) still removes the line
+        loaded()
 
 
 def loaded() -> None:
