@@ -79,7 +79,7 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
             raise DataError(f"{what} {path} is not a .npy file; save embeddings with numpy.save "
                             "(or `instructlin embed`).")
         handle.seek(0)
-        _check_npy_size(handle, f"{what} {path}")
+        check_npy_size(handle, f"{what} {path}")
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as err:
@@ -94,21 +94,28 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
     return array
 
 
-def _check_npy_size(handle: Any, what: str) -> None:
-    """Refuse a .npy whose header is damaged or whose data is shorter than its header declares."""
+def read_npy_header(handle: Any, what: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from an open ``.npy`` file's header, leaving it at the data: the one
+    header reader (nothing decoded), or a DataError naming ``what``."""
     fmt = np.lib.format
     try:
         version = fmt.read_magic(handle)
         reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0  # 3.0: as 2.0
-        shape, _, dtype = reader(handle)
-    except ValueError as err:
-        raise DataError(f"{what} has a damaged .npy header ({err}); save the array again with numpy.save.") from None
-    if dtype.hasobject:
-        return  # refused by np.load: object arrays are never unpickled
-    missing = int(np.prod(shape)) * dtype.itemsize - (os.fstat(handle.fileno()).st_size - handle.tell())
-    if missing > 0:
-        raise DataError(f"{what} is truncated: {missing} bytes of its {' x '.join(map(str, shape))} array are "
-                        "missing. Copy or save it again.")
+        return reader(handle)
+    except (ValueError, EOFError) as err:
+        raise DataError(f"{what} is not a .npy file, or its header is damaged ({' '.join(str(err).split())}); "
+                        "save the array with numpy.save.") from None
+
+
+def check_npy_size(handle: Any, what: str) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of an open ``.npy``; a DataError where its data is shorter than its header declares."""
+    shape, _, dtype = read_npy_header(handle, what)
+    if not dtype.hasobject:  # object arrays are refused by np.load: they are never unpickled
+        missing = int(np.prod(shape)) * dtype.itemsize - (os.fstat(handle.fileno()).st_size - handle.tell())
+        if missing > 0:
+            raise DataError(f"{what} is truncated: {missing} bytes of its {' x '.join(map(str, shape))} array are "
+                            "missing. Copy or save it again.")
+    return shape, dtype
 
 
 def sidecar_path(path: str | Path) -> Path:

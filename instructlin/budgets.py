@@ -61,26 +61,15 @@ def _line_breaks(path: Path, stop: int) -> int:
 
 
 def npy_shape(path: str | Path, name: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Shape and dtype from a ``.npy`` header, and a DataError where the file is shorter than it declares."""
-    from numpy.lib import format as npy
+    """Shape and dtype from a ``.npy`` header (nothing decoded); a DataError where the file is not one,
+    is shorter than it declares, or holds Python objects."""
+    from instructlin.arrays import check_npy_size
 
-    path = Path(path)
-    with path.open("rb") as handle:
-        try:
-            version = npy.read_magic(handle)
-            read_header = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
-            shape, _, dtype = read_header(handle)  # version 3 differs from 2 only in the header's encoding
-        except (ValueError, OSError, EOFError) as err:
-            raise DataError(f"{name} is not a .npy file ({' '.join(str(err).split())}); save the embeddings "
-                            "with numpy.save.") from None
-        offset = handle.tell()
+    with Path(path).open("rb") as handle:
+        shape, dtype = check_npy_size(handle, name)
     if dtype.hasobject:
         raise DataError(f"{name} holds Python objects (it would need unpickling, which is never done); "
                         "save a float array with numpy.save.")
-    need = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if path.stat().st_size < need:
-        raise DataError(f"{name} is truncated: its header declares {shape} {dtype} ({need:,} bytes) but the file "
-                        f"has {path.stat().st_size:,}. Save or copy it again.")
     return shape, dtype
 
 

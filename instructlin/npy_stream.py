@@ -11,19 +11,14 @@ import numpy as np
 
 from instructlin import direct_io, overlap
 from instructlin.affine_blocks import BlockAffine, ChunkProgress, check_mapped_block, to_float32
+from instructlin.arrays import read_npy_header
 from instructlin.atomic import atomic_write
 from instructlin.data import DataError
 
 
 def _read_npy_header(fh: Any, source: Path) -> tuple[int, int, np.dtype]:
     """Rows, columns and dtype of an open .npy file, positioned at its data; refuses what cannot stream."""
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(fh)
-        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0  # 3.0: as 2.0
-        shape, fortran_order, dtype = reader(fh)
-    except ValueError as err:
-        raise DataError(f"{source.name} is not a readable .npy file ({err}).") from None
+    shape, fortran_order, dtype = read_npy_header(fh, source.name)
     if dtype.hasobject or dtype.kind != "f":
         raise DataError(f"{source.name} holds {dtype} values; embeddings must be float16, float32 or float64.")
     if len(shape) != 2:
