@@ -182,12 +182,25 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     record = result.to_dict()
     text = json.dumps(record, indent=2)
     atomic_write(Path(args.output), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    v = record["v_measure"]
-    retention = "n/a" if record["retention"] is None else f"{record['retention']:.3f}"
-    print(f"{record['aspect']}: V-measure base {v['base']['mean']:.3f}, mapped {v['mapped']['mean']:.3f}, "
-          f"instructed {v['instructed']['mean']:.3f}; retention {retention}; "
-          f"cosine mapped {record['cosine']['mapped']:.4f}; map {record['map']['describe']}; "
-          f"wrote {args.output}")
+    for line in instruction_summaries(result):
+        print(line)
+    print(f"wrote {args.output}")
+
+
+def instruction_summaries(result) -> list[str]:
+    """One line per instruction: V-measure on its own labelling, retention, and how near the teacher it stands."""
+    from instructlin.report import gap_closed_text, retention_text
+
+    lines = []
+    for r in result.instructions:
+        s = r.scores[r.aspect]
+        near = "" if r.stand_in is None else (
+            f"; cosine {r.stand_in.cosine_base:.3f} -> {r.stand_in.cosine_mapped:.3f}, recall@10 "
+            f"{r.stand_in.recall10_base:.2f} -> {r.stand_in.recall10_mapped:.2f} (base -> mapped)")
+        lines.append(f"{r.aspect}: V-measure base {s.base.mean:.3f}, mapped {s.mapped.mean:.3f}, instructed "
+                     f"{s.instructed.mean:.3f}; retention {retention_text(s)}, gap closed {gap_closed_text(s)}"
+                     f"{near}; map {r.map.describe()}")
+    return lines
 
 
 def cmd_fit(args: argparse.Namespace) -> None:

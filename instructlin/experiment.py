@@ -178,16 +178,22 @@ def run_experiment(
     embeddings = embed(spec=config.embedding_spec(), encoder=encoder, dataset=dataset, progress=progress)
     split = split_rows(spec=config.split_spec(), dataset=dataset, base=embeddings.base)
     results = []
-    for aspect, _ in embeddings.pairs:
+    steps_each = 3 if config.measure_timing else 2
+    total, stage = steps_each * len(embeddings.pairs), "fit, score" + (", time" if config.measure_timing else "")
+
+    def step_done(done: int) -> None:  # one bar that moves after every step and closes at the end
         if progress:
-            progress(f"fit and score '{aspect}'", 0, 1)
+            progress(stage, done, total)
+
+    step_done(0)
+    for i, (aspect, _) in enumerate(embeddings.pairs):
         fitted = fit_map(spec=config.map_spec(aspect), embeddings=embeddings, split=split,
                          metadata=encoder_metadata(encoder), callback=map_callback)
+        step_done(steps_each * i + 1)
         result = evaluate(spec=config.evaluation_spec(aspect), dataset=dataset, embeddings=embeddings,
                           split=split, fitted=fitted)
+        step_done(steps_each * i + 2)
         if config.measure_timing:
-            if progress:
-                progress(f"time '{aspect}'", 0, 1)
             if pack is not None:  # the teacher's recorded encode time, the fit as it ran, the map clocked
                 timed = time_pack_steps(spec=config.timing_spec(aspect), pack=pack, embeddings=embeddings,
                                         split=split, fitted=fitted)
@@ -195,8 +201,7 @@ def run_experiment(
                 timed = time_steps(spec=config.timing_spec(aspect), encoder=encoder, dataset=dataset,
                                    embeddings=embeddings, split=split)
             result = replace(result, timings=timed.steps)
+            step_done(steps_each * i + 3)
         results.append(result)
-        if progress:
-            progress(f"fit and score '{aspect}'", 1, 1)
     return experiment_result(config, encoder=encoder, dataset=dataset, embeddings=embeddings, split=split,
                              results=results)

@@ -167,3 +167,37 @@ def test_write_pack_round_trips_and_records_no_time(tmp_path):
     pack.check_texts(data.texts, name="demo")
     with pytest.raises(PackError, match="records no encode time"):
         pack.encode_timing("encode_instructed", 10)
+
+
+def test_evaluate_prints_a_line_for_every_instruction(tmp_path, capsys):
+    """`evaluate` with two instructions ends with a summary of both, not only the first one's."""
+    from instructlin.cli import main
+
+    out = tmp_path / "run.json"
+    assert main(["evaluate", "--data", "demo", "--pack", str(DEMO_PACK_DIR), "--no-timing", "--quiet",
+                 "--kmeans-seeds", "2", "--output", str(out),
+                 "--aspect", "location", "--instruction", DEFAULT_INSTRUCTIONS["location"],
+                 "--aspect", "topic", "--instruction", DEFAULT_INSTRUCTIONS["topic"]]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    record = json.loads(out.read_text(encoding="utf-8"))
+    assert [line.split(":")[0] for line in lines[:-1]] == ["location", "topic"]
+    for line, entry in zip(lines, record["per_instruction"], strict=False):
+        own = entry["v_measure"][entry["aspect"]]
+        assert f"mapped {own['mapped']['mean']:.3f}" in line and entry["map"] in line
+        si = entry["stand_in"]
+        assert f"recall@10 {si['recall10_base']:.2f} -> {si['recall10_mapped']:.2f}" in line
+    assert lines[-1] == f"wrote {out}"
+
+
+def test_run_experiment_progress_moves_after_every_step_and_closes():
+    """The bar after encoding advances once per fit, score and timing, and ends full (none stays at 0 %)."""
+    calls = []
+    config = ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), n_kmeans_seeds=2,
+                              instructions=tuple(DEFAULT_INSTRUCTIONS.items()), timing_repeats=1)
+    run_experiment(config, progress=lambda stage, done, total: calls.append((stage, done, total)))
+    steps = [(done, total) for stage, done, total in calls if stage.startswith("fit, score")]
+    assert [done for done, _ in steps] == list(range(7)) and {total for _, total in steps} == {6}
+    finals = {}
+    for stage, done, total in calls:
+        finals[stage] = (done, total)
+    assert all(done == total for done, total in finals.values()), finals
