@@ -112,13 +112,15 @@ def assert_shows_scores(at: AppTest, result) -> None:
 @pytest.fixture(scope="module")
 def gemma_demo():
     """The library's own results on the shipped EmbeddingGemma-300m pack, one run per Home instruction."""
-    from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
+    from instructlin.experiment import ExperimentConfig, run_experiment
     from instructlin.packs import DEMO_PACK_DIR, MANIFEST
 
     if not (DEMO_PACK_DIR / MANIFEST).exists():
         pytest.skip("no embedding pack in data/teacher")
+    from ui.home import HOME_INSTRUCTIONS
+
     return {aspect: run_experiment(ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), measure_timing=False,
-                                                    instructions=((aspect, DEFAULT_INSTRUCTIONS[aspect]),)))
+                                                    instructions=((aspect, HOME_INSTRUCTIONS[aspect]),)))
             for aspect in ("location", "topic")}
 
 
@@ -154,9 +156,13 @@ def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemm
                 ) in captions
     assert len(at.caption) >= 10  # a sentence under every metric
     follows = [s.value for s in at.success if "follows this instruction" in s.value]
-    against = [w.value for w in at.warning if "did not follow this instruction" in w.value]
-    assert len(follows) == 1 and "EmbeddingGemma-300m" in follows[0] and "location" in follows[0]
-    assert len(against) == 1 and "topic" in against[0]
+    assert len(follows) == 2 and all("EmbeddingGemma-300m" in f for f in follows)  # the pair moves it two ways
+    assert "toward **location**" in follows[0] and "toward **topic**" in follows[1], follows
+    assert all("Against the control *Represent the given text*" in f for f in follows)
+    matrix = at.dataframe[0].value  # the instruction x labelling matrix, the control marked
+    assert "Represent the given text (control)" in list(matrix["instruction"])
+    assert dict(zip(matrix["instruction"], matrix["moves toward (over the control)"], strict=True))[
+        "Summarize the article in one sentence"] == "topic"
     assert len(at.get("plotly_chart")) == 1 + 2 * 2  # the diagram, then a UMAP trio and V bars per instruction
     trio = at.get("plotly_chart")[1].proto.spec
     assert trio.count('"xaxis') >= 3 and '"base"' in trio and '"mapped"' in trio and '"instructed"' in trio

@@ -16,6 +16,8 @@ from instructlin import curves, stages
 from instructlin.budgets import check_table_size
 from instructlin.data import TextDataset
 from instructlin.experiment import ExperimentConfig, ExperimentResult, experiment_result
+from instructlin.instruction_matrix import InstructionMatrix
+from instructlin.instruction_matrix import instruction_matrix as measure_instructions
 from instructlin.metrics import kmeans_labels
 from instructlin.packs import Pack
 from instructlin.projection import shared_projection
@@ -54,6 +56,14 @@ def encoder(spec: EncoderSpec) -> TextEncoder:
 def pack(spec: PackSpec) -> Pack:
     """A pack's manifest, read and checked once per process."""
     return stages.open_pack(spec=spec)
+
+
+@st.cache_resource(show_spinner="Measuring what the teacher does with each instruction...", max_entries=2)
+def instruction_matrix(spec: PackSpec, control: str | None) -> InstructionMatrix:
+    """V-measure of the pack's base and every instruction against each demo labelling (all texts)."""
+    found, data = pack(spec), dataset(DataSpec())
+    return measure_instructions(found.load(None), {i: found.load(i) for i in found.instructions()}, data.labels,
+                                control=control if control in found.instructions() else None)
 
 
 def source(spec: EncoderSpec | PackSpec) -> TextEncoder | Pack:

@@ -12,6 +12,7 @@ import os
 import streamlit as st
 
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
+from instructlin.instruction_matrix import InstructionMatrix
 from instructlin.packs import DEMO_PACK_DIR, Pack
 from instructlin.report import (
     amortised_inputs,
@@ -31,6 +32,12 @@ from ui.text import plain
 #: The pack Home shows; an operator may point it elsewhere (a pack made from the demo corpus).
 PACK_ENV = "INSTRUCTLIN_PACK"
 ASPECTS = ("location", "topic")  # the strong effect first
+#: Home's pair moves EmbeddingGemma's clustering two ways (the matrix on the page measures it): a location
+#: question, and the summary instruction, the one found that moves it toward topic (the topic instruction
+#: itself pushes it toward location, like almost every instruction on this corpus).
+HOME_INSTRUCTIONS = {"location": DEFAULT_INSTRUCTIONS["location"], "topic": "Summarize the article in one sentence"}
+#: The task-neutral control every instruction's effect is measured against.
+CONTROL = "Represent the given text"
 
 
 def pack_folder() -> str:
@@ -57,31 +64,64 @@ def metric_sentences(aspect: str, n_test: int, teacher: str) -> dict[str, str]:
     }
 
 
-def verdict(result: InstructionResult, aspect: str, teacher: str) -> None:
-    """A plain sentence on whether the teacher followed the instruction at all."""
+def verdict(result: InstructionResult, aspect: str, teacher: str, measured: str) -> None:
+    """A plain sentence on what the teacher did with the instruction; ``measured``: its move over the control."""
     own = result.scores[aspect]
     b, t = own.base.mean, own.instructed.mean
     found = teacher_verdict(own)
     if found == "follows":
-        st.success(f"**{teacher} follows this instruction:** its texts cluster by {aspect} with V-measure "
-                   f"{t:.2f}, against {b:.2f} without the instruction. The map should carry that change.")
+        st.success(f"**{teacher} follows this instruction:** on the test texts they cluster by {aspect} with "
+                   f"V-measure {t:.2f}, against {b:.2f} without the instruction. {measured} The map should carry "
+                   "that change.")
     elif found == "goes against":
-        st.warning(f"**{teacher} did not follow this instruction:** with it, its embeddings cluster by {aspect} "
-                   f"worse than without (V-measure {b:.2f} → {t:.2f}). The map copies the teacher, so its "
-                   "number drops too; that is the teacher's doing, not the map's.")
+        st.warning(f"**{teacher} did not follow this instruction:** with it, its embeddings of the test texts cluster "
+                   f"by {aspect} worse than without (V-measure {b:.2f} → {t:.2f}). {measured} The map copies the "
+                   "teacher, so its number drops too; that is the teacher's doing, not the map's.")
     else:
         st.info(f"**{teacher} ignores this instruction:** V-measure against {aspect} barely moves ({b:.2f} → "
-                f"{t:.2f}), so there is no effect for the map to carry.")
+                f"{t:.2f}), so there is no effect for the map to carry. {measured}")
+
+
+def measured_sentence(matrix: InstructionMatrix, instruction: str, aspect: str) -> str:
+    """What the instruction adds over the control on all texts, in one sentence (the matrix's row)."""
+    reference = f"the control *{matrix.control}*" if matrix.control else "no instruction"
+    toward = matrix.toward(instruction)
+    where = f"toward **{toward}**" if toward else "toward no labelling"
+    return (f"Against {reference}, on all {matrix.n_texts} texts it moves V-measure ({aspect}) by "
+            f"{matrix.move(instruction, aspect):+.2f}, and the clustering most {where}.")
+
+
+def teacher_matrix(pack: Pack) -> InstructionMatrix:
+    """The instruction x labelling matrix of the teacher's V-measure, with the control row marked."""
+    with page.guard("Measuring the teacher's instructions"):
+        matrix = cached.instruction_matrix(PackSpec(pack_folder()), CONTROL)
+    with st.expander(f"What {pack.name} does with each instruction (instruction x labelling, with a control)",
+                     expanded=True):
+        rows = []
+        for name, values in zip(matrix.rows, matrix.values, strict=True):
+            toward = "" if name == matrix.rows[0] or name == matrix.control else (matrix.toward(name) or "none")
+            label = f"{name} (control)" if name == matrix.control else name
+            rows.append({"instruction": label, **{f"V {c}": f"{float(v):.3f}" for c, v in
+                                                  zip(matrix.labellings, values, strict=True)},
+                         "moves toward (over the control)": toward})
+        st.dataframe(rows, hide_index=True)
+        st.caption(f"V-measure of {pack.name}'s embeddings of all {matrix.n_texts} demo texts against each labelling "
+                   f"(k-means, mean over {matrix.n_seeds} seeds). An instruction moves the clustering toward a "
+                   "labelling only by what it adds over the control, a task-neutral instruction: on this corpus "
+                   "almost any instruction pushes the teacher toward location, the summary instruction toward topic.")
+    return matrix
 
 
 def chosen_instruction(pack: Pack, aspect: str) -> str:
     """The instruction this session picked for ``aspect`` (the library's default at first)."""
-    options, default = pack.instructions(), DEFAULT_INSTRUCTIONS.get(aspect)
+    options = pack.instructions()
+    default = next((i for i in (HOME_INSTRUCTIONS.get(aspect), DEFAULT_INSTRUCTIONS.get(aspect)) if i in options),
+                   options[0])
     picked = st.session_state.get(f"home:{aspect}")
-    return picked if picked in options else (default if default in options else options[0])
+    return picked if picked in options else default
 
 
-def section(pack: Pack, aspect: str, instruction: str) -> None:
+def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix) -> None:
     """One instruction: the teacher's verdict, the numbers with their sentences, UMAP and bars. Drawn as a
     parallel fragment, so both instructions are fitted at once (the cached stages lock per key)."""
     st.subheader(f"{aspect.capitalize()}: *{instruction}*")
@@ -91,7 +131,7 @@ def section(pack: Pack, aspect: str, instruction: str) -> None:
         result = cached.evaluation(spec)
         split = cached.split(config.split_spec())
     n_train, n_test = len(split.train), len(split.test)
-    verdict(result, aspect, pack.name)
+    verdict(result, aspect, pack.name, measured_sentence(matrix, instruction, aspect))
     own = result.scores[aspect]
     values = [f"{own.base.mean:.3f}", f"{own.mapped.mean:.3f}", f"{own.instructed.mean:.3f}",
               retention_text(own), gap_closed_text(own)]
@@ -189,8 +229,9 @@ def render() -> None:
         chosen[aspect] = col.selectbox(f"Instruction given to the teacher, scored against the **{aspect}** labels",
                                        options, index=options.index(chosen_instruction(pack, aspect)),
                                        key=f"home:{aspect}")
+    matrix = teacher_matrix(pack)
     for aspect in ASPECTS:
-        st.fragment(section, parallel=True, key=f"home-{aspect}")(pack, aspect, chosen[aspect])
+        st.fragment(section, parallel=True, key=f"home-{aspect}")(pack, aspect, chosen[aspect], matrix)
     st.subheader("What a new instruction costs")
     config = demo_config(ASPECTS[0], chosen[ASPECTS[0]])
     cost(pack, config, ASPECTS[0])
