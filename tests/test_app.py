@@ -159,10 +159,9 @@ def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemm
     assert len(follows) == 2 and all("EmbeddingGemma-300m" in f for f in follows)  # the pair moves it two ways
     assert "toward **location**" in follows[0] and "toward **topic**" in follows[1], follows
     assert all("Against the control *Represent the given text*" in f for f in follows)
-    matrix = at.dataframe[0].value  # the instruction x labelling matrix, the control marked
-    assert "Represent the given text (control)" in list(matrix["instruction"])
-    assert dict(zip(matrix["instruction"], matrix["moves toward (over the control)"], strict=True))[
-        "Summarize the article in one sentence"] == "topic"
+    matrix = at.table[0].value  # the instruction x labelling matrix, the control marked
+    assert "Represent the given text (control)" in list(matrix.index)
+    assert matrix.loc["Summarize the article in one sentence", "moves toward (over the control)"] == "topic"
     assert len(at.get("plotly_chart")) == 1 + 2 * 2  # the diagram, then a UMAP trio and V bars per instruction
     trio = at.get("plotly_chart")[1].proto.spec
     assert trio.count('"xaxis') >= 3 and '"base"' in trio and '"mapped"' in trio and '"instructed"' in trio
