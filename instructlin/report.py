@@ -44,8 +44,9 @@ def over_tightening_note(scores: AspectScores) -> str | None:
 
 
 def gap_closed_text(scores: AspectScores) -> str:
-    """Gap closed as a percentage, or why it is n/a: no clusters at all, or no base-to-teacher gap to close."""
-    if max(scores.base.mean, scores.instructed.mean) < MIN_MEANINGFUL_V:
+    """Gap closed as a percentage, or why it is n/a: the teacher has no clusters (then retention is n/a too,
+    and a gap toward nothing means nothing), or there is no base-to-teacher gap to close."""
+    if scores.retention is None or max(scores.base.mean, scores.instructed.mean) < MIN_MEANINGFUL_V:
         return NA_NO_CLUSTERS
     return NA_NO_GAP if scores.gap_closed is None else f"{scores.gap_closed:.1%}"
 

@@ -54,6 +54,16 @@ def test_no_clusters_when_the_vectors_say_nothing_of_the_labels(gemma):
     assert retention_text(scores) == NA_NO_CLUSTERS and gap_closed_text(scores) == NA_NO_CLUSTERS
 
 
+def test_gap_closed_is_shown_only_where_retention_is(gemma):
+    """Base vectors with clusters, a teacher without (V about 0): a gap 'closed' toward nothing is n/a, as
+    retention is, never a percentage beside 'retention n/a'."""
+    data, base, teacher = gemma
+    shuffled = np.random.default_rng(0).permutation(teacher["location"])
+    scores = aspect_scores(base, shuffled, shuffled, data.labels["location"], aspect="location", n_seeds=3)
+    assert scores.base.mean > 0.2 and scores.instructed.mean < 0.05 and scores.gap_closed is not None
+    assert retention_text(scores) == NA_NO_CLUSTERS and gap_closed_text(scores) == NA_NO_CLUSTERS
+
+
 def test_retention_above_105_percent_is_called_over_tightening(gemma):
     """A copy pulled toward its cluster centres out-clusters the teacher: that is flagged, not praised."""
     from instructlin.report import over_tightening, over_tightening_note
