@@ -423,7 +423,7 @@ def _kill_while_writing(map_dir: Path, folder: Path, sig: int) -> int:
         assert child.stdout.readline().strip() == "writing"
         assert len(hidden(folder)) == 1  # the temp output is there while writing
         child.send_signal(sig)
-        return child.wait(timeout=30)
+        return child.wait(timeout=120)  # the child unwinds its writer threads first; a loaded CI machine is slow
     finally:
         child.kill()
         child.stdout.close()
