@@ -14,7 +14,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -90,14 +89,13 @@ def markdown(args: argparse.Namespace, runs: list[dict], load: tuple[float, floa
     verdict = "not measured" if goal is None else (
         f"{goal['seconds']:.0f} s and {goal['peak_rss_mb']:,.0f} MB: "
         f"{'met' if goal['seconds'] < GOAL_SECONDS and goal['peak_rss_mb'] < GOAL_MB else 'NOT met'}")
-    cores = os.cpu_count()
-    busy = " (other processes were competing for the CPU)" if load[0] > 0.5 * (cores or 1) else ""
+    from streaming_benchmark import machine_line
+
     return "\n".join([
         START, "", "## Fit time and memory against the number of pairs (default map, CPU)", "",
         f"- command: `python benchmarks/fit_scaling_benchmark.py --pairs {' '.join(map(str, args.pairs))} "
         f"--dim {args.dim}`",
-        f"- machine: {platform.platform()}, {cores} CPU cores, numpy {np.__version__}; load average "
-        f"{load[0]:.1f} before the runs{busy}, {load[1]:.1f} at the end",
+        machine_line(load),
         f"- date: {datetime.date.today().isoformat()}; wall time {wall:.0f} s",
         "- data: synthetic float32 pairs from .npy files (unit base rows; instructed = base moved along 16 "
         "directions plus noise); `InstructionMap().fit(X, Y)`, one fit per size, each in its own subprocess. "

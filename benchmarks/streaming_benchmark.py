@@ -125,15 +125,12 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
     rows = [f"| {labels[kind]} | {rate[kind]:,.0f} | {rate[kind] / rate['gemm']:.0%} | "
             f"{statistics.median(r['peak_rss_mb'] for r in runs[kind]):,.0f} | "
             f"{statistics.median(r['baseline_rss_mb'] for r in runs[kind]):,.0f} |" for kind in KINDS]
-    cores = os.cpu_count()
-    busy = " (other processes were competing for the CPU)" if load[0] > 0.5 * (cores or 1) else ""
     size_mb = args.rows * args.dim * 4 / 2**20
     return "\n".join([
         START, "", "## Streaming map (`instructlin map`, instructlin.streaming.map_file)", "",
         f"- command: `python benchmarks/streaming_benchmark.py --rows {args.rows} --dim {args.dim} "
         f"--chunk-size {args.chunk_size} --repeats {args.repeats}`",
-        f"- machine: {platform.platform()}, {cores} CPU cores, numpy {np.__version__}; load average "
-        f"{load[0]:.1f} before the runs{busy}, {load[1]:.1f} at the end (the runs' own load)",
+        machine_line(load, " (the runs' own load)"),
         f"- date: {datetime.date.today().isoformat()}; wall time {wall:.0f} s",
         f"- input: {args.rows:,} x {args.dim} float32 ({size_mb:,.0f} MB), freshly written; .npy is read with direct "
         "I/O (from the disk), Parquet through the page cache; outputs go to the local disk after an os.sync(); "
@@ -142,6 +139,14 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
         f"medians of {args.repeats}. Parquet / .npy rate: {rate['parquet'] / rate['npy']:.0%}.",
         "", "| run | rows/s | vs GEMM | peak RSS, MB | RSS before mapping, MB |", "|---|---|---|---|---|",
         *rows, "", targets(rate, runs), "", END])
+
+
+def machine_line(load: tuple[float, float], end_note: str = "") -> str:
+    """The RESULTS.md line naming the machine and its load before and after the runs (busy above half the cores)."""
+    cores = os.cpu_count()
+    busy = " (other processes were competing for the CPU)" if load[0] > 0.5 * (cores or 1) else ""
+    return (f"- machine: {platform.platform()}, {cores} CPU cores, numpy {np.__version__}; load average "
+            f"{load[0]:.1f} before the runs{busy}, {load[1]:.1f} at the end{end_note}")
 
 
 def targets(rate: dict[str, float], runs: dict[str, list[dict]]) -> str:

@@ -11,7 +11,7 @@ from instructlin.choices import Criterion, MapMethod, Prior
 from instructlin.inputs import as_numpy
 from instructlin.moments import pair_moments
 from instructlin.selection import best, candidate_grid, cross_validate
-from instructlin.solvers import PCABasis, RidgeProblem, affine_from_features, alpha_scale, pca_basis
+from instructlin.solvers import PCABasis, RidgeProblem, affine_from_features, alpha_scale, alpha_scale_of, pca_basis
 
 #: Rows of unpaired base embeddings the PCA basis is learned from, at most (seeded subsample).
 MAX_BASIS_ROWS = 20_000
@@ -100,7 +100,7 @@ def solve(
     if n > p:
         moments = pair_moments(X, Y, center=None if components is None else basis.mean, directions=components)
         problem = RidgeProblem.from_moments(moments, Prior(prior), components)
-        scale = max(float(np.trace(moments.FF)) / p, 1e-12)  # alpha_scale of the features, from the moments
+        scale = alpha_scale_of(float(np.trace(moments.FF)), (n, p))
     else:
         F = basis.project(X, size) if components is not None else X
         problem = RidgeProblem.build(F, X, Y, Prior(prior), components)

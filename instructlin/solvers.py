@@ -21,7 +21,8 @@ import numpy as np
 from instructlin.choices import Prior
 from instructlin.moments import PairMoments, pair_moments
 
-__all__ = ["PCABasis", "Prior", "RidgeProblem", "affine_from_features", "alpha_scale", "complement_scale",
+__all__ = ["PCABasis", "Prior", "RidgeProblem", "affine_from_features", "alpha_scale", "alpha_scale_of",
+           "complement_scale",
            "pca_basis", "procrustes_solution"]
 
 
@@ -83,7 +84,12 @@ def _kept(s: np.ndarray, k: int | None) -> tuple[np.ndarray, np.ndarray]:
 def alpha_scale(F: np.ndarray) -> float:
     """The mean squared singular value of centred ``F``: relative alphas are multiples of it."""
     Fc = F - F.mean(axis=0)
-    return max(float(np.sum(Fc**2)) / max(1, min(Fc.shape)), 1e-12)
+    return alpha_scale_of(float(np.sum(Fc**2)), Fc.shape)
+
+
+def alpha_scale_of(energy: float, shape: tuple[int, int]) -> float:
+    """:func:`alpha_scale` from the centred features' summed squares (a Gram trace) and their shape."""
+    return max(energy / max(1, min(shape)), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ class RidgeProblem:
             if components is not None:
                 cross -= float(np.sum(m.FY * components))
                 energy -= float(np.trace(m.FF))
-            scale = cross / energy if energy > 1e-9 * max(m.xx, 1e-300) else 0.0
+            scale = _least_squares_scale(cross, energy, m.xx)
         features_target = m.FY - scale * m.FX if scale else m.FY
         s, Vt = singular_from_gram(m.FF)
         UtR = (Vt @ features_target) / np.where(s > 0, s, 1.0)[:, None]
@@ -190,6 +196,11 @@ def complement_scale(Xc: np.ndarray, Yc: np.ndarray, Fc: np.ndarray | None,
     if components is not None and Fc is not None:
         cross -= float(np.einsum("ij,ij->", Fc, Yc @ components.T))
         energy -= float(np.einsum("ij,ij->", Fc, Fc))
+    return _least_squares_scale(cross, energy, total)
+
+
+def _least_squares_scale(cross: float, energy: float, total: float) -> float:
+    """``cross / energy``, or 0 where the complement holds (numerically) none of the base's ``total`` energy."""
     return cross / energy if energy > 1e-9 * max(total, 1e-300) else 0.0
 
 
