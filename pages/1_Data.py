@@ -14,7 +14,7 @@ from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB
 from ui import access, cached, figures, page, state
 from ui.text import code, plain
 
-page.setup("Data", ":material/table_view:")
+page.setup("Data")
 
 SOURCES = ("Demo corpus", "NYTClustering (online)", "Research corpora / a folder", "Upload a file")
 #: A column is taken as the text without asking only if its values look like sentences: this long on

@@ -11,7 +11,7 @@ from instructlin.options import DEVICE_CHOICES
 from ui import access, cached, page, state
 from ui.text import code
 
-page.setup("Embeddings", ":material/scatter_plot:")
+page.setup("Embeddings")
 
 OTHER = "another model (folder or hub id)"
 ENCODERS = (*access.NAMED_ENCODERS, OTHER)

@@ -21,7 +21,7 @@ from ui.standin_view import stand_in_row
 from ui.text import code, plain
 from ui.training import TrainingJob, name_validation_curves, validation_label
 
-page.setup("Train", ":material/model_training:")
+page.setup("Train")
 
 state.widget(st.sidebar.slider, "Train fraction", "train_size", min_value=0.05, max_value=0.9, step=0.05)
 state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**31 - 1)

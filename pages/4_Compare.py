@@ -12,7 +12,7 @@ from instructlin.report import gap_closed_text, retention_text
 from ui import cached, explorer, figures, page, plot_style, projection_figures
 from ui.text import plain
 
-page.setup("Compare", ":material/compare:")
+page.setup("Compare")
 
 
 config = page.current_config()

@@ -9,7 +9,7 @@ from instructlin.report import amortised_inputs, marginal_cost
 from instructlin.timing import speedup_map_only
 from ui import cached, figures, page, state
 
-page.setup("Timing", ":material/timer:")
+page.setup("Timing")
 
 state.widget(st.sidebar.number_input, "Texts to time (a sample of the test part)", "timing_max_texts",
              min_value=8, max_value=4096, step=8)

@@ -18,7 +18,7 @@ from ui.standin_view import stand_in_row
 from ui.text import code, plain
 
 navigation_only()  # a fresh server's first visit to this URL is redrawn through app.py's navigation
-st.set_page_config(page_title="instructlin · Your vectors", page_icon=":material/upload_file:", layout="wide")
+st.set_page_config(page_title="instructlin · Your vectors", page_icon=page.FAVICON, layout="wide")
 state.init()
 st.title("Your vectors")
 loaded()  # imports are done: the "Loading" line goes even while the page waits for uploads

@@ -82,8 +82,14 @@ def browser_page(tmp_path_factory):
             str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
             headless=True, args=ARGS, viewport={"width": 1400, "height": 1000})
         page = context.pages[0] if context.pages else context.new_page()
+        page.on("request", lambda request: None if request.url.startswith(LOCAL) else OFF_SERVER.append(request.url))
         yield page
         context.close()
+
+
+#: Requests the pages made to anywhere but the app's server (an offline machine answers none of them).
+OFF_SERVER: list[str] = []
+LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
 
 
 def shots() -> Path:
@@ -167,6 +173,7 @@ def test_home_demo_on_the_pack_is_fast(server, browser_page):
 @pytest.mark.parametrize(("path", "done_text", "button"), PAGES, ids=[p[0] or "Home" for p in PAGES])
 def test_page_renders_without_exception(server, browser_page, path, done_text, button):
     page = browser_page
+    OFF_SERVER.clear()
     page.goto(f"{server}/{path}{QUERY}", wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
     if button:
@@ -181,6 +188,7 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
     assert exceptions.count() == 0, exceptions.first.inner_text()
     errors = page.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.first.inner_text()
+    assert not OFF_SERVER, f"the page fetched from outside the app's server (fails offline): {OFF_SERVER}"
     if path == "Compare":
         assert page.locator(".js-plotly-plot").count() >= 3
         # linked hover: the pointer on one point labels the same text in all three panels

@@ -201,7 +201,7 @@ def cost(pack: Pack, config: ExperimentConfig, aspect: str) -> None:
 
 def render() -> None:
     """The page, top to bottom: the idea, the teacher, both instructions, the cost of a new one."""
-    page.setup("instructlin", ":material/explore:", live=False)
+    page.setup("instructlin", live=False)
     st.markdown(
         "An instruction-following encoder gives a different embedding of the same text for each instruction "
         "(*topic?*, *where?*), but re-encoding a whole corpus for every new instruction is slow. "

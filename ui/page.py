@@ -18,6 +18,9 @@ from ui.navigation import loaded, navigation_only
 from ui.text import plain
 
 logger = logging.getLogger("instructlin.app")
+#: The browser tab's icon. An emoji is drawn inline; a ``:material/...:`` favicon is fetched from a font
+#: host, which fails offline (one failed request per page view).
+FAVICON = "🧭"
 
 MINILM_NOTE = (
     "MiniLM (all-MiniLM-L6-v2) stands in for Qwen3-Embedding here. It is **not instruction-tuned**: "
@@ -57,12 +60,12 @@ def guard(step: str) -> Iterator[None]:
         st.stop()
 
 
-def setup(title: str, icon: str, *, live: bool = True) -> ExperimentConfig:
+def setup(title: str, *, live: bool = True) -> ExperimentConfig:
     """Page config, title, and the current choices with the device they run on (sidebar + caption).
 
     ``live=False`` (Home, on a pack) skips the device: nothing runs an encoder there, so torch is not imported."""
     navigation_only()  # a step opened first in a fresh server is redrawn through app.py's navigation
-    st.set_page_config(page_title=f"instructlin · {title}", page_icon=icon, layout="wide")
+    st.set_page_config(page_title=f"instructlin · {title}", page_icon=FAVICON, layout="wide")
     state.init()
     st.title(title)
     if not live:
