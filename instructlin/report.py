@@ -43,18 +43,44 @@ def over_tightening_note(scores: AspectScores) -> str | None:
             "the teacher's (they sit nearer their cluster centres), which is a flaw of a stand-in, not a better map.")
 
 
+def _clusters_to_keep(scores: AspectScores) -> bool:
+    """Whether the teacher has clusters for the map to keep (else retention and gap closed mean nothing)."""
+    return scores.retention is not None and max(scores.base.mean, scores.instructed.mean) >= MIN_MEANINGFUL_V
+
+
+def gap_closed_shown(scores: AspectScores) -> float | None:
+    """Gap closed where it means something: ``None`` where the teacher has no clusters (a gap toward
+    nothing means nothing) or there is no base-to-teacher gap to close."""
+    return scores.gap_closed if _clusters_to_keep(scores) else None
+
+
 def gap_closed_text(scores: AspectScores) -> str:
-    """Gap closed as a percentage, or why it is n/a: the teacher has no clusters (then retention is n/a too,
-    and a gap toward nothing means nothing), or there is no base-to-teacher gap to close."""
-    if scores.retention is None or max(scores.base.mean, scores.instructed.mean) < MIN_MEANINGFUL_V:
+    """Gap closed as a percentage, or why it is n/a (see :func:`gap_closed_shown`)."""
+    if not _clusters_to_keep(scores):
         return NA_NO_CLUSTERS
     return NA_NO_GAP if scores.gap_closed is None else f"{scores.gap_closed:.1%}"
 
 
+def spread_text(summary: dict[str, Any], *, percent: bool = False, n_splits: int | None = None) -> str:
+    """``mean ± sd`` of a measure over splits (see :func:`mean_sd`), "n/a" where no split defines it, and
+    how many counted where some split did not."""
+    if summary.get("mean") is None:
+        return "n/a"
+    mean, sd = summary["mean"], summary["sd"]
+    text = f"{mean:.1%} ± {sd:.1%}" if percent else f"{mean:.3f} ± {sd:.3f}"
+    n = summary.get("n")
+    return text if n_splits is None or n == n_splits else f"{text} ({n} of {n_splits} splits)"
+
+
 def teacher_verdict(scores: AspectScores) -> str:
-    """Whether the teacher followed the instruction for this labelling: ``follows``, ``ignores`` or
-    ``goes against`` (its V-measure up, within, or down by ``MIN_MEANINGFUL_GAP`` from the base's)."""
-    delta = scores.instructed.mean - scores.base.mean
+    """Whether the teacher followed the instruction for this labelling (see :func:`verdict_of`)."""
+    return verdict_of(scores.base.mean, scores.instructed.mean)
+
+
+def verdict_of(v_base: float, v_teacher: float) -> str:
+    """``follows``, ``ignores`` or ``goes against``: the teacher's V-measure up, within, or down by
+    ``MIN_MEANINGFUL_GAP`` from the base's."""
+    delta = v_teacher - v_base
     return "follows" if delta >= MIN_MEANINGFUL_GAP else ("goes against" if delta <= -MIN_MEANINGFUL_GAP else "ignores")
 
 

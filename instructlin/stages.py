@@ -21,7 +21,7 @@ from instructlin.mapping import InstructionMap
 from instructlin.metrics import aspect_scores, cosine_summary, knn_accuracy, knn_overlap, ndcg_at_k
 from instructlin.packs import Pack, pack_timings, read_pack
 from instructlin.protocols import TextEncoder
-from instructlin.report import mean_sd
+from instructlin.report import gap_closed_shown, mean_sd, over_tightening
 from instructlin.sampling import select_train_rows
 from instructlin.specs import (
     DataSpec,
@@ -190,6 +190,10 @@ STAND_IN_SPLIT_KEYS = ("cosine_base", "recall10_base", "recall10_mapped", "mixed
                        "ndcg10_teacher")
 
 
+#: Every measure that evaluate's repeated splits report as mean and sd.
+SPLIT_KEYS = ("v_base", "v_mapped", "v_instructed", "retention", "gap_closed", "cosine", *STAND_IN_SPLIT_KEYS)
+
+
 def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddings) -> dict[str, Any]:
     """Retention, gap closed and cosine over ``n_splits`` seeded splits (one split is noise)."""
     aspect = spec.map.aspect
@@ -203,11 +207,13 @@ def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddi
         once = replace(spec, map=map_spec, n_splits=1)
         r = evaluate(spec=once, dataset=one_label, embeddings=embeddings, split=split, fitted=fitted)
         own, si = r.scores[aspect], r.stand_in.to_dict()
-        rows.append({"retention": own.retention, "gap_closed": own.gap_closed, "cosine": r.cosine_mapped["mean"],
+        rows.append({"v_base": own.base.mean, "v_mapped": own.mapped.mean, "v_instructed": own.instructed.mean,
+                     "retention": own.retention, "gap_closed": gap_closed_shown(own), "cosine": r.cosine_mapped["mean"],
                      **{key: si[key] for key in STAND_IN_SPLIT_KEYS}, "map": r.map.describe()})
     out: dict[str, Any] = {"n": len(seeds), "seeds": seeds}
-    for key in ("retention", "gap_closed", "cosine", *STAND_IN_SPLIT_KEYS):
+    for key in SPLIT_KEYS:
         out[key] = mean_sd([row[key] for row in rows])
+    out["over_tightening"] = sum(over_tightening(row["retention"]) for row in rows)
     out["maps"] = [row["map"] for row in rows]
     return out
 

@@ -13,12 +13,12 @@ from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB, MAX_VECTOR_ROWS, METH
 from instructlin.report import gap_closed_text, over_tightening_note, retention_text, teacher_verdict
 from instructlin.vector_runs import VectorRun, VectorSpec, map_zip, npy_zip, parquet_bytes
 from ui import cached, figures, page, state
-from ui.navigation import loaded, navigation_only
+from ui.navigation import FAVICON, loaded, navigation_only
 from ui.standin_view import stand_in_row
 from ui.text import code, plain
 
 navigation_only()  # a fresh server's first visit to this URL is redrawn through app.py's navigation
-st.set_page_config(page_title="instructlin · Your vectors", page_icon=page.FAVICON, layout="wide")
+st.set_page_config(page_title="instructlin · Your vectors", page_icon=FAVICON, layout="wide")
 state.init()
 st.title("Your vectors")
 loaded()  # imports are done: the "Loading" line goes even while the page waits for uploads
@@ -99,7 +99,9 @@ else:
                    "instruction)" if aspect else "no labels: the demo corpus has no labelling this instruction is "
                    "meant for, so only the stand-in measures are shown")
     st.caption(f"data/teacher/base.npy and {code('data/teacher/' + name)} (288 rows each, matched by position); "
-               f"{labels_said}.")
+               f"{labels_said}. Home shows the same files as the mean over 5 splits stratified by topic and "
+               "location together; here one split is fitted, stratified by the labels given, so its numbers "
+               "differ from Home's by about the spread Home shows.")
 
 with page.guard("Reading your vectors"):
     run: VectorRun = cached.vector_run(spec)

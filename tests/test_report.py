@@ -78,3 +78,29 @@ def test_retention_above_105_percent_is_called_over_tightening(gemma):
     assert "over-tightening" in over_tightening_note(scores)
     honest = aspect_scores(Y, Y, Y, labels, aspect="location")
     assert not over_tightening(honest.retention) and over_tightening_note(honest) is None
+
+
+def test_spread_text_says_mean_sd_and_how_many_splits_counted():
+    from instructlin.report import mean_sd, spread_text
+
+    assert spread_text(mean_sd([0.9, 1.1])) == "1.000 ± 0.100"
+    assert spread_text(mean_sd([0.9, 1.1]), percent=True) == "100.0% ± 10.0%"
+    assert spread_text(mean_sd([0.9, None, 1.1]), n_splits=3) == "1.000 ± 0.100 (2 of 3 splits)"
+    assert spread_text(mean_sd([None, None]), n_splits=2) == "n/a"
+
+
+def test_repeated_splits_report_each_splits_v_and_count_over_tightening(gemma):
+    """The spread over splits is made of the single-split runs: same V means, same over-tightening count."""
+    from dataclasses import replace
+
+    from instructlin.experiment import ExperimentConfig, run_experiment
+
+    config = ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), measure_timing=False, n_kmeans_seeds=2,
+                              instructions=(("location", DEFAULT_INSTRUCTIONS["location"]),))
+    splits = run_experiment(replace(config, n_splits=3)).primary.splits
+    singles = [run_experiment(replace(config, seed=seed)).primary.scores["location"] for seed in (42, 43, 44)]
+    for key, part in (("v_base", "base"), ("v_mapped", "mapped"), ("v_instructed", "instructed")):
+        assert splits[key]["mean"] == pytest.approx(np.mean([getattr(s, part).mean for s in singles]))
+        assert splits[key]["sd"] == pytest.approx(np.std([getattr(s, part).mean for s in singles]))
+    assert splits["over_tightening"] == sum(s.retention > 1.05 for s in singles)
+    assert splits["gap_closed"]["mean"] == pytest.approx(np.mean([s.gap_closed for s in singles]))

@@ -16,12 +16,13 @@ from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from instructlin.instruction_matrix import InstructionMatrix
 from instructlin.packs import DEMO_PACK_DIR, Pack
 from instructlin.report import (
+    NA_NO_CLUSTERS,
+    NA_NO_GAP,
+    OVER_TIGHT_RETENTION,
     amortised_inputs,
-    gap_closed_text,
     marginal_cost,
-    over_tightening_note,
-    retention_text,
-    teacher_verdict,
+    spread_text,
+    verdict_of,
 )
 from instructlin.specs import PackSpec
 from instructlin.stages import InstructionResult
@@ -39,6 +40,8 @@ ASPECTS = ("location", "topic")  # the strong effect first
 HOME_INSTRUCTIONS = {"location": DEFAULT_INSTRUCTIONS["location"], "topic": "Summarize the article in one sentence"}
 #: The task-neutral control every instruction's effect is measured against.
 CONTROL = "Represent the given text"
+#: Home's headline numbers are the mean and sd over this many seeded splits: one split of 58 pairs is noise.
+N_SPLITS = 5
 
 
 def pack_folder() -> str:
@@ -48,7 +51,7 @@ def pack_folder() -> str:
 def demo_config(aspect: str, instruction: str) -> ExperimentConfig:
     """The demo's run for one instruction: the pack, the library's defaults (auto map, 20 % split, seed 42)."""
     return ExperimentConfig(data="demo", pack=pack_folder(), instructions=((aspect, instruction),),
-                            measure_timing=False)
+                            measure_timing=False, n_splits=N_SPLITS)
 
 
 def metric_sentences(aspect: str, n_test: int, teacher: str) -> dict[str, str]:
@@ -59,28 +62,49 @@ def metric_sentences(aspect: str, n_test: int, teacher: str) -> dict[str, str]:
         "V-measure, mapped": f"The same after the map: what instructlin gives the {n_test} texts the teacher "
                              "never saw.",
         "V-measure, instructed": f"The same for the teacher, {teacher}, given the instruction: the target.",
-        "Retention": "V mapped / V instructed: how much of the teacher's clustering the map keeps.",
+        "Retention": "V mapped / V instructed: how much of the teacher's clustering the map keeps. Above "
+                     f"{OVER_TIGHT_RETENTION:.0%} is over-tightening, not a better map.",
         "Gap closed": "(V mapped − V base) / (V instructed − V base): how much of the instruction's effect the "
-                      "map reproduces.",
+                      "map reproduces; shown only where retention is.",
     }
 
 
+def headline_values(splits: dict) -> list[tuple[str, str]]:
+    """The five headline numbers over the splits: (mean, "± sd"), "n/a" where they mean nothing."""
+    n = splits["n"]
+    texts = [spread_text(splits[key], n_splits=n) for key in ("v_base", "v_mapped", "v_instructed")]
+    retention = spread_text(splits["retention"], percent=True, n_splits=n)
+    gap = spread_text(splits["gap_closed"], percent=True, n_splits=n)
+    texts += [NA_NO_CLUSTERS, "n/a"] if retention == "n/a" else [retention, NA_NO_GAP if gap == "n/a" else gap]
+    return [tuple(text.split(" ± ", 1)) if " ± " in text else (text, "") for text in texts]
+
+
+def over_tightening_line(splits: dict) -> str | None:
+    """A sentence where some split's retention is over-tightening, else None."""
+    k, n = splits["over_tightening"], splits["n"]
+    if not k:
+        return None
+    return (f"In {k} of {n} splits retention is above {OVER_TIGHT_RETENTION:.0%}: there the mapped vectors cluster "
+            "more tightly than the teacher's (they sit nearer their cluster centres), a flaw of a stand-in, not a "
+            "better map.")
+
+
 def verdict(result: InstructionResult, aspect: str, teacher: str, measured: str) -> None:
-    """A plain sentence on what the teacher did with the instruction; ``measured``: its move over the control."""
-    own = result.scores[aspect]
-    b, t = own.base.mean, own.instructed.mean
-    found = teacher_verdict(own)
+    """What the instruction did to the teacher's clustering by ``aspect``, as measured (a sentiment instruction
+    in the topic box is not "not followed": it moves the clustering elsewhere); ``measured``: its move over
+    the control."""
+    v_base, v_teacher = result.splits["v_base"]["mean"], result.splits["v_instructed"]["mean"]
+    moved = f"V-measure against {aspect} {v_base:.2f} → {v_teacher:.2f} (mean over {result.splits['n']} splits)"
+    found = verdict_of(v_base, v_teacher)
     if found == "follows":
-        st.success(f"**{teacher} follows this instruction:** on the test texts they cluster by {aspect} with "
-                   f"V-measure {t:.2f}, against {b:.2f} without the instruction. {measured} The map should carry "
-                   "that change.")
+        st.success(f"**With this instruction, {teacher} clusters the texts more by {aspect}:** {moved}. {measured} "
+                   "The map should carry that change.")
     elif found == "goes against":
-        st.warning(f"**{teacher} did not follow this instruction:** with it, its embeddings of the test texts cluster "
-                   f"by {aspect} worse than without (V-measure {b:.2f} → {t:.2f}). {measured} The map copies the "
-                   "teacher, so its number drops too; that is the teacher's doing, not the map's.")
+        st.warning(f"**With this instruction, {teacher} clusters the texts less by {aspect}:** {moved}. {measured} "
+                   "The map copies the teacher, so its number drops too; that is the teacher's doing, not the map's.")
     else:
-        st.info(f"**{teacher} ignores this instruction:** V-measure against {aspect} barely moves ({b:.2f} → "
-                f"{t:.2f}), so there is no effect for the map to carry. {measured}")
+        st.info(f"**This instruction barely moves {teacher}'s clustering by {aspect}:** {moved}, so there is no "
+                f"effect for the map to carry. {measured}")
 
 
 def measured_sentence(matrix: InstructionMatrix, instruction: str, aspect: str) -> str:
@@ -133,22 +157,22 @@ def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix
         split = cached.split(config.split_spec())
     n_train, n_test = len(split.train), len(split.test)
     verdict(result, aspect, pack.name, measured_sentence(matrix, instruction, aspect))
-    own = result.scores[aspect]
-    values = [f"{own.base.mean:.3f}", f"{own.mapped.mean:.3f}", f"{own.instructed.mean:.3f}",
-              retention_text(own), gap_closed_text(own)]
-    for col, (label, sentence), value in zip(st.columns(5), metric_sentences(aspect, n_test, pack.name).items(),
-                                             values, strict=True):
+    splits = result.splits
+    seeds = f"seeds {splits['seeds'][0]}–{splits['seeds'][-1]}"
+    st.markdown(f"**Mean ± sd over {splits['n']} seeded 20 % splits** ({seeds}): each fits a map on {n_train} "
+                f"texts and scores it on the other {n_test}.")
+    for col, (label, sentence), (value, spread) in zip(st.columns(5), metric_sentences(aspect, n_test,
+                                                       pack.name).items(), headline_values(splits), strict=True):
         col.metric(label, value)
-        col.caption(sentence)
-    note = over_tightening_note(own)
-    if note:
+        col.caption(f"**± {spread}** (sd over splits). {sentence}" if spread else sentence)
+    if note := over_tightening_line(splits):
         st.caption(note)
+    st.caption(f"Teacher **{pack.name}, precomputed**; map `InstructionMap()` (auto), fitted here on each split, "
+               "which is stratified by topic and location together; V-measure is the mean over "
+               f"{config.n_kmeans_seeds} k-means seeds on each split.")
     if result.stand_in is not None:
         stand_in_row(result.stand_in, teacher=pack.name,
-                     split=f"the {n_test} test texts (one 20 % split, seed {config.seed})")
-    st.caption(f"Teacher **{pack.name}, precomputed**; map `{result.map.describe()}`, fitted here on {n_train} "
-               f"texts (20 %, seed {config.seed}) and scored on the other {n_test}; V-measure is the mean over "
-               f"{config.n_kmeans_seeds} k-means seeds.")
+                     split=f"the {n_test} test texts of the first split (seed {config.seed}), as in the pictures")
     with page.guard("Projecting with UMAP"):
         coords = cached.projection(spec)
     data = cached.dataset(config.data_spec())
@@ -165,7 +189,8 @@ def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix
                  "by point.")
     right.plotly_chart(figures.vmeasure_bars({label: s.to_dict() for label, s in result.scores.items()}),
                        key=f"home_bars:{aspect}", config={"displayModeBar": False})
-    right.caption(f"V-measure of the same {n_test} texts against each labelling (mean ± sd over k-means seeds).")
+    right.caption(f"V-measure of the same {n_test} texts (first split, seed {config.seed}) against each labelling "
+                  "(mean ± sd over k-means seeds).")
 
 
 def cost(pack: Pack, config: ExperimentConfig, aspect: str) -> None:

@@ -12,10 +12,13 @@ from typing import NamedTuple
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+#: The browser tab's icon, set before ``st.navigation`` runs: an emoji is drawn inline, while a page's
+#: ``:material/...:`` icon as the tab icon would be fetched from a font host, which fails offline.
+FAVICON = "🧭"
+
 
 class Step(NamedTuple):
-    """One page after Home: its script, title, icon (an emoji: a ``:material/...:`` icon would make the
-    browser fetch the tab icon from a font host, which fails offline) and URL path."""
+    """One page after Home: its script, title, icon and URL path."""
 
     script: str
     title: str
@@ -24,12 +27,12 @@ class Step(NamedTuple):
 
 
 STEPS: list[Step] = [
-    Step("pages/1_Data.py", "Data", "📋", "Data"),
-    Step("pages/2_Embeddings.py", "Embeddings", "🧮", "Embeddings"),
-    Step("pages/3_Train.py", "Train", "🏋️", "Train"),
-    Step("pages/4_Compare.py", "Compare", "⚖️", "Compare"),
-    Step("pages/5_Timing.py", "Timing", "⏱️", "Timing"),
-    Step("pages/6_Vectors.py", "Your vectors", "📤", "Vectors"),
+    Step("pages/1_Data.py", "Data", ":material/table_view:", "Data"),
+    Step("pages/2_Embeddings.py", "Embeddings", ":material/scatter_plot:", "Embeddings"),
+    Step("pages/3_Train.py", "Train", ":material/model_training:", "Train"),
+    Step("pages/4_Compare.py", "Compare", ":material/compare:", "Compare"),
+    Step("pages/5_Timing.py", "Timing", ":material/timer:", "Timing"),
+    Step("pages/6_Vectors.py", "Your vectors", ":material/upload_file:", "Vectors"),
 ]
 
 
@@ -81,5 +84,5 @@ def home() -> None:
 
 def pages() -> list[st.Page]:
     """Home (the default page, at ``/``) and every step, in order."""
-    return [st.Page(home, title="Home", icon="🏠", default=True),
+    return [st.Page(home, title="Home", icon=":material/home:", default=True),
             *(st.Page(s.script, title=s.title, icon=s.icon, url_path=s.url_path) for s in STEPS)]

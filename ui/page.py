@@ -14,13 +14,10 @@ from instructlin.devices import resolve_device
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
 from ui import cached, state
-from ui.navigation import loaded, navigation_only
+from ui.navigation import FAVICON, loaded, navigation_only
 from ui.text import plain
 
 logger = logging.getLogger("instructlin.app")
-#: The browser tab's icon. An emoji is drawn inline; a ``:material/...:`` favicon is fetched from a font
-#: host, which fails offline (one failed request per page view).
-FAVICON = "🧭"
 
 MINILM_NOTE = (
     "MiniLM (all-MiniLM-L6-v2) stands in for Qwen3-Embedding here. It is **not instruction-tuned**: "
