@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 
 PAGE = "pages/4_Compare.py"
-SMALL = {"encoder": "minilm", "device": "cpu", "n_per_class": 8}
+SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 8}
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_switch_to_a_table_with_other_label_columns(tmp_path, monkeypatch):
     (tmp_path / "mine.csv").write_text(f"id,body,kind,place\n{rows}\n", encoding="utf-8")
     monkeypatch.setenv("INSTRUCTLIN_DATA_ROOTS", str(tmp_path))
     at = compare(n_per_class=4)
-    at.sidebar.radio[0].set_value("k-means cluster").run()
+    next(r for r in at.sidebar.radio if "k-means cluster" in r.options).set_value("k-means cluster").run()
     at.radio(key="cmp_pointer").set_value(at.radio(key="cmp_pointer").options[1]).run()
     box_select(at)
     at.session_state["data"] = str(tmp_path / "mine.csv")

@@ -21,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("INSTRUCTLIN_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-QUERY = "?encoder=minilm&device=cpu&n_per_class=4"
+#: The live path (MiniLM on a small sample), for the tests that change the data.
+QUERY = "?embeddings=encoder&encoder=minilm&device=cpu&n_per_class=4"
+#: What a fresh visitor gets: every page on the teacher pack (EmbeddingGemma-300m, precomputed).
+PACK_QUERY = "?device=cpu"
 #: (url path, a text that shows the page finished, button to press first or None)
 PAGES = [
     ("", "What a new instruction costs", None),
@@ -204,7 +207,7 @@ def test_compare_selection_then_dataset_switch(server, browser_page):
     """Issue 10: a lasso selection on Compare, then fewer texts per class on the Data page, then Compare
     again raised IndexError (index 55 of 48). Now the page shows no exception and the old selection is gone."""
     page = browser_page
-    page.goto(f"{server}/Compare?encoder=minilm&device=cpu&n_per_class=8", wait_until="domcontentloaded")
+    page.goto(f"{server}/Compare{QUERY.replace('n_per_class=4', 'n_per_class=8')}", wait_until="domcontentloaded")
     page.get_by_text("Cross-instruction matrix").first.wait_for(timeout=240_000)
     _idle(page)
     page.get_by_text("select: box / lasso").click()
