@@ -56,6 +56,9 @@ def show_metrics(result) -> None:
                    help=f"against {code(result.aspect)} labels; base {own.base.mean:.3f} · "
                         f"instructed {own.instructed.mean:.3f}")
     cols[1].metric("Retention", retention_text(own), help=f"gap closed {gap_closed_text(own)}")
+    st.caption(f"k-means V-measure against the {code(result.aspect)} labels, mean over {config.n_kmeans_seeds} "
+               f"seeds. Retention = V mapped / V instructed. Teacher: {plain(teacher)}. Split: the "
+               f"{len(result.mapped_test)} held-out texts (split seed {config.seed}).")
     if result.stand_in is not None:
         stand_in_row(result.stand_in, teacher=teacher,
                      split=f"the {len(result.mapped_test)} held-out texts (split seed {config.seed}, "

@@ -56,7 +56,7 @@ n_train, n_test = found.n_train, found.n_test
 cost = marginal_cost(found.steps, n_train=n_train, n_test=n_test)
 teacher_train = amortised_inputs(found.steps, n_train=n_train, n_test=n_test)["encode_instructed_train_s"]
 cols = st.columns(3)
-cols[0].metric("A new instruction with instructlin", f"{cost['instructlin_s']:.2f} s")
+cols[0].metric("New instruction (instructlin)", f"{cost['instructlin_s']:.2f} s")
 cols[1].metric(f"Re-encoding all {n_train + n_test} texts", f"{cost['reencode_s']:.2f} s")
 cols[2].metric("Speed-up", f"{cost['speedup']:.1f}×")
 where = (f"the teacher's encode time recorded in the pack, fit and map on this server's {found.device}" if on_pack

@@ -140,6 +140,22 @@ def test_switch_to_a_table_with_other_label_columns(tmp_path, monkeypatch):
     assert len(neighbours) == 3 and all({i for i, _ in n} <= {f"s{i:02d}" for i in range(24)} for n in neighbours)
 
 
+def test_an_upload_is_named_by_its_file_name_not_its_stored_hash(tmp_path, monkeypatch):
+    from ui import state, uploads
+
+    monkeypatch.setattr(state, "UPLOAD_DIR", tmp_path / "uploads")
+    rows = "\n".join(f"s{i:02d},story {i} about {'ab'[i % 2]} in {'xyz'[i % 3]} town,{'ab'[i % 2]},{'xyz'[i % 3]}"
+                     for i in range(24))
+    path = uploads.store(state.UPLOAD_DIR, "my news.csv", f"id,body,kind,place\n{rows}\n".encode(),
+                         uploads.cap_bytes())
+    at = compare(data=str(path), text_column="body", label_columns=("kind", "place"), n_per_class=0,
+                 upload_names={str(path): "my news.csv"})
+    assert_ok(at)
+    said = " ".join(m.value for m in [*at.markdown, *at.caption])
+    assert "uploaded file my news.csv" in said.replace("\\", "")
+    assert path.stem not in said
+
+
 @pytest.fixture(scope="module")
 def library(minilm, tmp_path_factory):
     """The library's own run of the config the page runs under (SMALL and the app's defaults)."""

@@ -25,15 +25,19 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disa
 QUERY = "?embeddings=encoder&encoder=minilm&device=cpu&n_per_class=4"
 #: What a fresh visitor gets: every page on the teacher pack (EmbeddingGemma-300m, precomputed).
 PACK_QUERY = "?device=cpu"
-#: (url path, a text that shows the page finished, button to press first or None)
+#: (url path, a text that shows the page finished, button to press first or None), on the teacher pack
 PAGES = [
     ("", "What a new instruction costs", None),
     ("Data", "Label distributions", None),
-    ("Embeddings", "What is cached on disk", None),
+    ("Embeddings", "What the pack holds", None),
     ("Train", "Check a saved map", None),
     ("Compare", "Cross-instruction matrix", None),
-    ("Timing", "Break-even: how many instructions", "Measure timings"),
+    ("Timing", "Break-even: how many instructions", None),
 ]
+#: Metric labels and values cut off with an ellipsis (their text wider than their box), shown text only.
+CUT_OFF = ("() => Array.from(document.querySelectorAll('[data-testid=\"stMetric\"] *'))"
+           ".filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0 && e.innerText.trim())"
+           ".map(e => e.innerText)")
 
 if not CHROMIUM.exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
@@ -170,7 +174,7 @@ def test_home_demo_on_the_pack_is_fast(server, browser_page):
 @pytest.mark.parametrize(("path", "done_text", "button"), PAGES, ids=[p[0] or "Home" for p in PAGES])
 def test_page_renders_without_exception(server, browser_page, path, done_text, button):
     page = browser_page
-    page.goto(f"{server}/{path}{QUERY}", wait_until="domcontentloaded")
+    page.goto(f"{server}/{path}{PACK_QUERY}", wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
     if button:
         page.get_by_role("button", name=button).click(timeout=120_000)
@@ -184,6 +188,22 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
     assert exceptions.count() == 0, exceptions.first.inner_text()
     errors = page.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.first.inner_text()
+    body = page.locator("body").inner_text()
+    if path:
+        assert "EmbeddingGemma-300m, precomputed" in body  # every page names the pack's teacher
+    if path == "Train":  # the stand-in measures: values beside no map, each with its sentence
+        from ui.standin_view import SENTENCES
+
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert len(values) >= 5 and all(v.replace(".", "").replace("%", "").isdigit() for v in values), values
+        assert page.get_by_text("vs no map").count() == 2
+        for sentence in SENTENCES.values():
+            assert page.get_by_text(sentence).first.is_visible()
+    if path in ("Train", "Timing"):  # a 1024 x 768 window cuts no metric off
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.wait_for_timeout(800)
+        assert page.evaluate(CUT_OFF) == []
+        page.set_viewport_size({"width": 1400, "height": 1000})
     if path == "Compare":
         assert page.locator(".js-plotly-plot").count() >= 3
         # linked hover: the pointer on one point labels the same text in all three panels

@@ -14,8 +14,8 @@ WORSE_BY = {"cosine": 0.01, "recall": 0.02}
 SENTENCES = {
     "cosine": "How close each mapped vector is to the same text's teacher vector (mean cosine). 1.0 is a "
               "perfect copy; a useful map beats no map, the base vector as it is.",
-    "recall": "Of each teacher query's 10 nearest texts in the teacher's own index, the share an index of "
-              "mapped vectors also returns. 1.0 keeps every neighbour; a useful map beats no map.",
+    "recall": "Recall@10: of each teacher query's 10 nearest texts in the teacher's own index, the share an "
+              "index of mapped vectors also returns. 1.0 keeps every neighbour; a useful map beats no map.",
 }
 
 
@@ -33,14 +33,13 @@ def stand_in_row(si: StandIn, *, teacher: str, split: str) -> None:
                    delta_color=delta_colour(cosine, WORSE_BY["cosine"]))
     cols[0].caption(SENTENCES["cosine"])
     recall = si.recall10_mapped - si.recall10_base
-    cols[1].metric("Teacher's neighbours kept (recall@10)", f"{si.recall10_mapped:.2f}",
+    cols[1].metric("Teacher's neighbours kept", f"{si.recall10_mapped:.2f}",
                    delta=f"{recall:+.2f} vs no map", delta_color=delta_colour(recall, WORSE_BY["recall"]))
     cols[1].caption(SENTENCES["recall"])
     fair = 0.4 <= si.mixed_share <= 0.6
     word = "mix fairly" if fair else (
         "crowd the teacher's out" if si.mixed_share < 0.4 else "hide behind the teacher's")
-    cols[2].metric("Teacher-encoded share, mixed index", f"{si.mixed_share:.2f}",
-                   help="Half the texts indexed by their teacher vector, half by their mapped one; 0.50 is fair.")
+    cols[2].metric("Teacher share, mixed index", f"{si.mixed_share:.2f}")
     cols[2].caption("With half the texts teacher-encoded and half mapped in one index, the share of "
                     f"teacher-encoded texts in teacher queries' top 10. 0.50 is fair: here the mapped vectors {word}.")
     st.caption(f"Stand-in measures. Teacher: {teacher}. Split: {split}. Red marks a map worse than no map by more "
