@@ -66,7 +66,7 @@ def pack_instructions(aspects: list[str]) -> None:
             st.error(f"The pack has no instruction meant for {code(aspect)} (its manifest's labelling); add one "
                      "with `instructlin embed --instruction ...` and list it with that labelling.")
             st.stop()
-        current = chosen.get(aspect) or state.default_instruction(aspect)
+        current = dict(state.instructions_for([aspect]))[aspect]
         chosen[aspect] = st.selectbox(f"{code(aspect)}: instruction given to the teacher", options,
                                       index=options.index(current) if current in options else 0,
                                       key=f"w:pack:{aspect}")
@@ -125,6 +125,7 @@ config = page.current_config()
 
 if on_pack:
     pack = page.teacher(config)
+    where = f"{pack.folder.parent.name}/{pack.folder.name}"  # as a checkout names it, not the server's path
     with page.guard("Reading the pack"):
         show_shift(config)
     st.subheader("What the pack holds")
@@ -132,7 +133,7 @@ if on_pack:
                                 "labelling": f.labelling or "", "rows × dim": f"{f.shape[0]} × {f.shape[1]}"}
                                for f in pack.files]), hide_index=True)
     st.caption(f"Precomputed by {plain(pack.model_id)} on {plain(pack.device)}, prompt template {code(pack.template)}, "
-               f"at most {pack.max_seq_length} tokens per text; read from {code(pack.folder)}, each file checked "
+               f"at most {pack.max_seq_length} tokens per text; read from {code(where)}, each file checked "
                "against the SHA-256 in its manifest.json and the texts against the demo corpus. Nothing is encoded "
                "on this server; for another model or other data, choose a live encoder under *Embeddings from*.")
     st.stop()

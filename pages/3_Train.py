@@ -15,7 +15,7 @@ from instructlin.archive import MapArchiveError, unpack_map_archive
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import row_cosine
 from instructlin.options import METHOD_LABELS
-from instructlin.report import gap_closed_text, retention_text
+from instructlin.report import gap_closed_text, over_tightening_note, retention_text
 from ui import cached, figures, page, state
 from ui.standin_view import stand_in_row
 from ui.text import code, plain
@@ -59,6 +59,8 @@ def show_metrics(result) -> None:
     st.caption(f"k-means V-measure against the {code(result.aspect)} labels, mean over {config.n_kmeans_seeds} "
                f"seeds. Retention = V mapped / V instructed. Teacher: {plain(teacher)}. Split: the "
                f"{len(result.mapped_test)} held-out texts (split seed {config.seed}).")
+    if note := over_tightening_note(own):
+        st.caption(note)
     if result.stand_in is not None:
         stand_in_row(result.stand_in, teacher=teacher,
                      split=f"the {len(result.mapped_test)} held-out texts (split seed {config.seed}, "

@@ -104,6 +104,17 @@ def test_the_pack_instructions_are_the_manifests_for_each_labelling():
     assert "location: Where did the news happen?" in at.selectbox(key="train_aspect").options
 
 
+def test_the_pack_starts_from_homes_instructions():
+    from ui.home import HOME_INSTRUCTIONS
+    from ui.state import PACK_INSTRUCTIONS
+
+    assert PACK_INSTRUCTIONS == HOME_INSTRUCTIONS  # a class moving from Home to Train sees the same teacher run
+    at = app("pages/3_Train.py")
+    assert at.selectbox(key="train_aspect").options == ["topic: Summarize the article in one sentence",
+                                                        "location: Identify the location where the given news "
+                                                        "article happened"]
+
+
 def test_the_source_choice_survives_a_page_switch_both_ways():
     at = app("pages/1_Data.py", encoder="minilm", n_per_class=4)
     at.radio(key="w:embeddings").set_value("encoder").run()

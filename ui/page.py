@@ -133,7 +133,7 @@ def encoder_note(config: ExperimentConfig) -> None:
     """Which encoder is active, loudly when it is MiniLM (not instruction-tuned); on the pack, which teacher."""
     enc = teacher(config)
     if isinstance(enc, Pack):
-        st.info(f"**Teacher:** {enc.describe()}. Its embeddings are precomputed: nothing is encoded here.")
+        st.info(f"**Teacher:** {enc.describe()}. Nothing is encoded here: the pack's embeddings are read.")
         return
     st.info(f"**Encoder:** {enc.describe()}")
     if enc.instruction_tuned is False:

@@ -24,6 +24,10 @@ MAX_UPLOAD_BYTES = LIBRARY_UPLOAD_LIMIT  # a name here so tests can lower it
 #: The teacher pack the app shows (Home, and every page on the pack source); an operator may point it
 #: elsewhere (a pack made from the demo corpus).
 PACK_ENV = "INSTRUCTLIN_PACK"
+#: The pack's instruction per labelling until the visitor picks another: Home's pair (ui/home.py), the location
+#: question and the summary instruction, which moves the teacher toward topic (the topic instruction itself
+#: moves it toward location).
+PACK_INSTRUCTIONS = {"location": DEFAULT_INSTRUCTIONS["location"], "topic": "Summarize the article in one sentence"}
 #: Where the pages' embeddings come from: the teacher pack (precomputed, the demo corpus) or a live encoder.
 EMBEDDINGS_FROM = ("pack", "encoder")
 
@@ -177,7 +181,10 @@ def default_instruction(aspect: str) -> str:
 def instructions_for(aspects: list[str]) -> tuple[tuple[str, str], ...]:
     """The chosen instruction of each aspect: the pack's own on the pack (kept apart from the live ones,
     which may be free text the pack has no embeddings for)."""
-    chosen = get("pack_instructions" if on_pack() else "instructions")
+    if on_pack():
+        chosen = get("pack_instructions")
+        return tuple((a, chosen.get(a) or PACK_INSTRUCTIONS.get(a) or default_instruction(a)) for a in aspects)
+    chosen = get("instructions")
     return tuple((a, chosen.get(a) or default_instruction(a)) for a in aspects)
 
 
