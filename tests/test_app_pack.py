@@ -106,7 +106,7 @@ def test_the_pack_instructions_are_the_manifests_for_each_labelling():
 
 def test_the_pack_starts_from_homes_instructions():
     from ui.home import HOME_INSTRUCTIONS
-    from ui.state import PACK_INSTRUCTIONS
+    from ui.pack_source import PACK_INSTRUCTIONS
 
     assert PACK_INSTRUCTIONS == HOME_INSTRUCTIONS  # a class moving from Home to Train sees the same teacher run
     at = app("pages/3_Train.py")
@@ -135,3 +135,16 @@ def test_a_bad_address_bar_source_falls_back_to_the_pack():
     assert not at.exception
     assert any("embeddings=somewhere" in shown(w) for w in at.warning)
     assert at.session_state["embeddings"] == "pack"
+
+
+def test_without_a_readable_pack_the_pages_run_the_live_encoder(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "absent"))
+    at = app("pages/1_Data.py")
+    assert_ok(at)
+    assert at.session_state["embeddings"] == "encoder" and not [r for r in at.radio if r.key == "w:embeddings"]
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / MANIFEST).write_text("{not json", encoding="utf-8")
+    monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "broken"))
+    at = app("pages/1_Data.py")
+    assert not at.exception and at.session_state["embeddings"] == "encoder"
+    assert any("teacher pack cannot be read" in shown(w) and "not valid JSON" in shown(w) for w in at.sidebar.warning)

@@ -25,8 +25,8 @@ from instructlin.specs import PackSpec
 from instructlin.stages import InstructionResult
 from instructlin.timing import speedup_map_only
 from ui import cached, figures, page, plot_style, projection_figures, state
+from ui.pack_source import pack_folder
 from ui.standin_view import stand_in_row
-from ui.state import pack_folder
 from ui.text import plain
 
 ASPECTS = ("location", "topic")  # the strong effect first

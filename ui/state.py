@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -13,23 +12,13 @@ import streamlit as st
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from instructlin.options import DEVICE_CHOICES, METHOD_CHOICES
 from instructlin.options import MAX_UPLOAD_BYTES as LIBRARY_UPLOAD_LIMIT
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST
 from ui import access, uploads
+from ui.pack_source import EMBEDDINGS_FROM, PACK_INSTRUCTIONS, pack_folder, pack_present
 from ui.text import code, plain
 
 ROOT = Path(__file__).resolve().parent.parent
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "instructlin-uploads"
 MAX_UPLOAD_BYTES = LIBRARY_UPLOAD_LIMIT  # a name here so tests can lower it
-
-#: The teacher pack the app shows (Home, and every page on the pack source); an operator may point it
-#: elsewhere (a pack made from the demo corpus).
-PACK_ENV = "INSTRUCTLIN_PACK"
-#: The pack's instruction per labelling until the visitor picks another: Home's pair (ui/home.py), the location
-#: question and the summary instruction, which moves the teacher toward topic (the topic instruction itself
-#: moves it toward location).
-PACK_INSTRUCTIONS = {"location": DEFAULT_INSTRUCTIONS["location"], "topic": "Summarize the article in one sentence"}
-#: Where the pages' embeddings come from: the teacher pack (precomputed, the demo corpus) or a live encoder.
-EMBEDDINGS_FROM = ("pack", "encoder")
 
 DEFAULTS: dict[str, Any] = {
     "embeddings": "pack",  # a fresh visitor sees a teacher that follows instructions, also offline
@@ -84,16 +73,6 @@ def init() -> None:
     if st.session_state["embeddings"] == "pack" and not pack_present():
         st.session_state["embeddings"] = "encoder"  # a checkout without the pack has only the live path
     _enforce_access()
-
-
-def pack_folder() -> str:
-    """The teacher pack's folder: ``$INSTRUCTLIN_PACK``, else the shipped data/teacher."""
-    return os.environ.get(PACK_ENV) or str(DEMO_PACK_DIR)
-
-
-def pack_present() -> bool:
-    """Whether a pack folder with a manifest is there (its contents are checked when read)."""
-    return (Path(pack_folder()) / MANIFEST).is_file()
 
 
 def on_pack() -> bool:
