@@ -18,6 +18,7 @@ from instructlin.protocols import TextEncoder
 from instructlin.specs import PackSpec
 from ui import cached, state
 from ui.navigation import loaded, navigation_only
+from ui.pack_source import EMBEDDINGS_FROM, pack_folder, pack_present
 from ui.text import plain
 
 logger = logging.getLogger("instructlin.app")
@@ -92,16 +93,16 @@ def setup(title: str, icon: str, *, live: bool = True) -> ExperimentConfig:
 
 def source_choice() -> Pack | None:
     """The sidebar's "Embeddings from" choice (where a pack is present); the pack when it is the source."""
-    if not state.pack_present():
+    if not pack_present():
         return None
     try:
-        pack = cached.pack(PackSpec(state.pack_folder()))
+        pack = cached.pack(PackSpec(pack_folder()))
     except DataError as err:  # a broken pack leaves the live path usable: say why the choice is gone
         state.put("embeddings", "encoder")
         st.sidebar.warning(f"The teacher pack cannot be read, so the pages run a live encoder. {plain(err)}")
         return None
     labels = {"pack": f"the teacher pack ({pack.name}, precomputed)", "encoder": "a live encoder"}
-    state.widget(st.sidebar.radio, "Embeddings from", "embeddings", options=state.EMBEDDINGS_FROM,
+    state.widget(st.sidebar.radio, "Embeddings from", "embeddings", options=EMBEDDINGS_FROM,
                  format_func=labels.get,
                  help=f"The pack: {pack.name}'s embeddings of the demo corpus, with and without each of its "
                       "instructions, computed once and shipped with the app (an instruction-following teacher, "
