@@ -44,6 +44,7 @@ class PackFile:
     shape: tuple[int, ...]
     dtype: str
     sha256: str
+    labelling: str | None = None  # the label column the instruction is meant for, where the manifest names one
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class Pack:
     def instructions(self) -> tuple[str, ...]:
         """The instructions the pack holds embeddings for, in manifest order (the base set excluded)."""
         return tuple(f.instruction for f in self.files if f.instruction is not None)
+
+    def instructions_for(self, labelling: str) -> tuple[str, ...]:
+        """The instructions the manifest marks as meant for ``labelling`` (a label column), in manifest order."""
+        return tuple(f.instruction for f in self.files if f.instruction is not None and f.labelling == labelling)
 
     def file_for(self, instruction: str | None) -> PackFile:
         """The manifest entry of ``instruction`` (None: the base embeddings)."""
@@ -179,8 +184,11 @@ def _file_entry(raw: Any, path: Path) -> PackFile:
     shape = _field(raw, "shape", path, list)
     if len(shape) != 2 or not all(isinstance(n, int) and n > 0 for n in shape):
         raise PackError(f"{path}: {name}: 'shape' must be [n_texts, dim], got {shape!r}.")
+    labelling = raw.get("labelling")
+    if labelling is not None and (not isinstance(labelling, str) or not labelling.strip()):
+        raise PackError(f"{path}: {name}: 'labelling' must be a label column's name, or absent.")
     return PackFile(name, instruction, tuple(shape), str(raw.get("dtype", "float32")),
-                    str(_field(raw, "sha256", path, str)).lower())
+                    str(_field(raw, "sha256", path, str)).lower(), labelling)
 
 
 def read_pack(folder: str | Path) -> Pack:

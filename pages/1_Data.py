@@ -15,6 +15,7 @@ from ui import access, cached, figures, page, state
 from ui.text import code, plain
 
 page.setup("Data")
+on_pack = state.on_pack()
 
 SOURCES = ("Demo corpus", "NYTClustering (online)", "Research corpora / a folder", "Upload a file")
 #: A column is taken as the text without asking only if its values look like sentences: this long on
@@ -25,7 +26,8 @@ current = ("Demo corpus" if spec == "demo" else "NYTClustering (online)" if spec
            else "Upload a file" if state.is_upload(spec) else "Research corpora / a folder")
 if "w:source" not in st.session_state:
     st.session_state["w:source"] = current
-source = st.sidebar.radio("Source", SOURCES, key="w:source")
+# the pack holds the demo corpus's embeddings only: other data needs a live encoder
+source = None if on_pack else st.sidebar.radio("Source", SOURCES, key="w:source")
 
 
 def choose_columns(path: Path, name: str) -> dict[str, object]:
@@ -107,7 +109,11 @@ def use(choice: dict[str, object], name: str) -> None:
     state.choose(**choice)
 
 
-if source == "Demo corpus":
+if on_pack:
+    st.info("The teacher pack holds embeddings of the demo corpus, every text in file order, so the data is the "
+            "demo corpus. To use other data (an upload, a research corpus), choose **a live encoder** under "
+            "*Embeddings from* in the sidebar.", icon=":material/inventory_2:")
+elif source == "Demo corpus":
     use({"data": "demo", "text_column": "text", "label_columns": None}, "the demo corpus")
 elif source == "NYTClustering (online)":
     aspect = st.sidebar.radio("Labelling", ("topic", "location"),
@@ -162,15 +168,20 @@ else:
         path = state.save_upload(name, content)
     use(choose_columns(path, name), name)
 
-n_per_class = state.widget(st.sidebar.number_input, "Texts per class (0 = all)", "n_per_class",
-                           min_value=0, max_value=100_000, step=4)
+n_per_class = 0 if on_pack else state.widget(st.sidebar.number_input, "Texts per class (0 = all)", "n_per_class",
+                                             min_value=0, max_value=100_000, step=4)
 state.widget(st.sidebar.number_input, "Seed", "seed", min_value=0, max_value=2**31 - 1)
 
 config = page.current_config()
 data = cached.dataset(config.data_spec())
+if on_pack:
+    teacher = page.teacher(config)
+    with page.guard("Checking the pack against the texts"):
+        teacher.check_texts(data.texts, name=state.dataset_label(config.data))
 st.success(f"**{state.dataset_label(config.data)}** · {len(data)} texts · label columns: "
            f"{', '.join(f'{code(a)} ({len(np.unique(data.labels[a]))} classes)' for a in data.aspects)}"
-           f"{f' · sampled {n_per_class} per class of {code(data.aspects[0])}' if n_per_class else ''}")
+           f"{f' · sampled {n_per_class} per class of {code(data.aspects[0])}' if n_per_class else ''}"
+           f"{f' · embeddings: {teacher.name}, precomputed (the texts match its pack)' if on_pack else ''}")
 
 st.subheader("Example texts")
 examples = pd.DataFrame({"text": [t[:300] + ("…" if len(t) > 300 else "") for t in data.texts],

@@ -15,7 +15,7 @@ from instructlin.archive import MapArchiveError, unpack_map_archive
 from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.metrics import row_cosine
 from instructlin.options import METHOD_LABELS
-from instructlin.report import gap_closed_text, retention_text
+from instructlin.report import gap_closed_text, over_tightening_note, retention_text
 from ui import cached, figures, page, state
 from ui.standin_view import stand_in_row
 from ui.text import code, plain
@@ -45,6 +45,7 @@ aspect = st.selectbox("Instruction to train", aspects, key="train_aspect",
                       format_func=lambda a: f"{a}: {dict(config.instructions)[a]}")
 st.caption(f"{len(train)} texts to fit on, {len(test)} held out to score the map.")
 page.ensure_embeddings(config)
+teacher = page.teacher_name(config)
 
 
 def show_metrics(result) -> None:
@@ -55,16 +56,22 @@ def show_metrics(result) -> None:
                    help=f"against {code(result.aspect)} labels; base {own.base.mean:.3f} · "
                         f"instructed {own.instructed.mean:.3f}")
     cols[1].metric("Retention", retention_text(own), help=f"gap closed {gap_closed_text(own)}")
+    st.caption(f"k-means V-measure against the {code(result.aspect)} labels, mean over {config.n_kmeans_seeds} "
+               f"seeds. Retention = V mapped / V instructed. Teacher: {plain(teacher)}. Split: the "
+               f"{len(result.mapped_test)} held-out texts (split seed {config.seed}).")
+    if note := over_tightening_note(own):
+        st.caption(note)
     if result.stand_in is not None:
-        stand_in_row(result.stand_in, teacher=cached.encoder(config.encoder_spec()).model_id,
-                     split=f"the {len(result.mapped_test)} held-out texts of this split")
+        stand_in_row(result.stand_in, teacher=teacher,
+                     split=f"the {len(result.mapped_test)} held-out texts (split seed {config.seed}, "
+                           f"{len(train)} fitted the map)")
 
 
 if method == "sgd":
     job: TrainingJob | None = st.session_state.get("sgd_job")
     key = (config, aspect)
     if st.button("Train (SGD)", type="primary", key="sgd_train") and not (job and job.running):
-        data, encoder = cached.dataset(config.data_spec()), cached.encoder(config.encoder_spec())
+        data, encoder = cached.dataset(config.data_spec()), page.teacher(config)
         emb = cached.embeddings(config.embedding_spec())
         job = TrainingJob(key, lambda callback: stages.evaluate(  # the same stages, on a thread, uncached
             spec=config.evaluation_spec(aspect), dataset=data, embeddings=emb, split=rows,
@@ -105,7 +112,7 @@ else:
         result = cached.evaluation(config.evaluation_spec(aspect))
     fitted = result.map
     st.markdown(f"**Estimator that ran:** `{fitted.describe()}`, fitted at once on {len(train)} "
-                f"teacher-encoded texts (encoder: {cached.encoder(config.encoder_spec()).model_id}).")
+                f"teacher-encoded texts (teacher: {plain(teacher)}).")
     if fitted.cv_results_:
         st.caption("Each dot is one candidate map scored by 5-fold CV on the training pairs alone "
                    "(no labels). Held-out cosine rewards keeping each vector close; similarity-profile "
@@ -116,7 +123,6 @@ else:
 show_metrics(result)
 
 st.subheader("How few teacher passes suffice")
-teacher = cached.encoder(config.encoder_spec()).model_id
 if st.button("Draw the learning curve", key="draw_curve",
              help="Fits the map at 16, 32, 64, 128 texts and 20 % of the corpus, 3 seeded splits each."):
     st.session_state["curve_for"] = (config, aspect)
@@ -152,7 +158,7 @@ st.subheader("Check a saved map")
 upload = st.file_uploader("A map .zip from this page (model.safetensors + config.json)", type=["zip"],
                           key="map_upload")
 if upload is not None:
-    encoder = cached.encoder(config.encoder_spec())
+    encoder = page.teacher(config)
     with page.guard("Loading the map"), tempfile.TemporaryDirectory() as tmp:
         try:  # sizes and dimensions are checked against config.json before anything unpacks
             unpack_map_archive(io.BytesIO(upload.getvalue()), tmp, expected_dims=(encoder.dim, encoder.dim))

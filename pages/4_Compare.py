@@ -9,7 +9,7 @@ import streamlit as st
 from instructlin import explore
 from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
 from instructlin.report import gap_closed_text, retention_text
-from ui import cached, explorer, figures, page, plot_style, projection_figures
+from ui import cached, explorer, figures, page, plot_style, projection_figures, state
 from ui.text import plain
 
 page.setup("Compare")
@@ -36,7 +36,8 @@ scope = explorer.scoped((config, tuple(points.ids)))
 tag = scope["tag"]
 
 st.subheader(f"One shared UMAP basis · instruction `{aspect}`")
-st.markdown(f"**Teacher:** {plain(result.encoder)} · {len(points)} held-out texts of {plain(result.dataset.name)}; "
+teacher = page.teacher_name(config)
+st.markdown(f"**Teacher:** {plain(teacher)} · {len(points)} held-out texts of {state.dataset_label(config.data)}; "
             f"the map was fitted on the other {len(result.train_idx)} (split seed {config.seed}).")
 st.caption("UMAP is fitted once on the instructed test embeddings; base and mapped rows are placed in the "
            "same plane, so positions are comparable across panels. Hover over a point: the same text lights "
@@ -122,7 +123,7 @@ left, right = st.columns([3, 2])
 left.plotly_chart(figures.vmeasure_bars(scores), key="vbars")
 left.caption(f"k-means V-measure, mean ± sd over {config.n_kmeans_seeds} seeds, on {len(test)} held-out "
              f"texts ({len(result.train_idx)} fitted the map; split seed {config.seed}), embeddings of instruction "
-             f"`{aspect}` scored against each labelling. Teacher: {plain(result.encoder)}.")
+             f"`{aspect}` scored against each labelling. Teacher: {plain(teacher)}.")
 right.dataframe(pd.DataFrame([{"labelling": a, "retention": retention_text(s), "gap closed": gap_closed_text(s)}
                               for a, s in chosen.scores.items()]), hide_index=True)
 right.caption(f"Retention = V(mapped) / V(instructed), n/a when V(instructed) < {MIN_MEANINGFUL_V:g}. Gap closed = "
@@ -133,6 +134,8 @@ left, right = st.columns(2)
 left.markdown("**Cross-instruction matrix** (mapped V-measure)")
 left.plotly_chart(figures.matrix_heatmap(result.cross_instruction_matrix(), x_title="scored against labels",
                                          y_title="instruction"), key="cross")
+left.caption(f"Each instruction's mapped held-out embeddings (split seed {config.seed}) scored against each "
+             f"labelling. Teacher: {plain(teacher)}.")
 space = right.radio("Contingency of", ["mapped", "instructed", "base"], horizontal=True, key="cmp_space")
 k = len(np.unique(points.labels[aspect]))
 right.plotly_chart(figures.contingency(cached.clusters(spec, space, k), points.labels[aspect]),

@@ -123,13 +123,14 @@ if len(run.test):
         stand_in_row(run.stand_in, teacher=teacher, split=split + sample)
     if run.scores is not None:
         s = run.scores
-        cols = st.columns(5)
-        for col, label, score in zip(cols[:3], ("base", "mapped", "instructed"), (s.base, s.mapped, s.instructed),
+        cols = st.columns(3)  # two rows of three: five metrics in a row are cut off at 1024 px
+        for col, label, score in zip(cols, ("base", "mapped", "instructed"), (s.base, s.mapped, s.instructed),
                                      strict=True):
             col.metric(f"V-measure {label}", f"{score.mean:.3f}", help=f"± {score.sd:.3f} over 10 k-means seeds")
-        cols[3].metric("Retention", retention_text(s),
+        cols = st.columns(3)
+        cols[0].metric("Retention", retention_text(s),
                        help=f"V mapped / V instructed; n/a when V instructed < {MIN_MEANINGFUL_V}.")
-        cols[4].metric("Gap closed", gap_closed_text(s),
+        cols[1].metric("Gap closed", gap_closed_text(s),
                        help=f"(V mapped − V base) / (V instructed − V base); n/a when the gap < {MIN_MEANINGFUL_GAP}.")
         if note := over_tightening_note(s):
             st.caption(note)

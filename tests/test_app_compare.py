@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 
 PAGE = "pages/4_Compare.py"
-SMALL = {"encoder": "minilm", "device": "cpu", "n_per_class": 8}
+SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 8}
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_switch_to_a_table_with_other_label_columns(tmp_path, monkeypatch):
     (tmp_path / "mine.csv").write_text(f"id,body,kind,place\n{rows}\n", encoding="utf-8")
     monkeypatch.setenv("INSTRUCTLIN_DATA_ROOTS", str(tmp_path))
     at = compare(n_per_class=4)
-    at.sidebar.radio[0].set_value("k-means cluster").run()
+    next(r for r in at.sidebar.radio if "k-means cluster" in r.options).set_value("k-means cluster").run()
     at.radio(key="cmp_pointer").set_value(at.radio(key="cmp_pointer").options[1]).run()
     box_select(at)
     at.session_state["data"] = str(tmp_path / "mine.csv")
@@ -138,6 +138,22 @@ def test_switch_to_a_table_with_other_label_columns(tmp_path, monkeypatch):
     assert at.sidebar.selectbox[0].options == ["kind", "place"]
     neighbours = neighbour_cards(at)
     assert len(neighbours) == 3 and all({i for i, _ in n} <= {f"s{i:02d}" for i in range(24)} for n in neighbours)
+
+
+def test_an_upload_is_named_by_its_file_name_not_its_stored_hash(tmp_path, monkeypatch):
+    from ui import state, uploads
+
+    monkeypatch.setattr(state, "UPLOAD_DIR", tmp_path / "uploads")
+    rows = "\n".join(f"s{i:02d},story {i} about {'ab'[i % 2]} in {'xyz'[i % 3]} town,{'ab'[i % 2]},{'xyz'[i % 3]}"
+                     for i in range(24))
+    path = uploads.store(state.UPLOAD_DIR, "my news.csv", f"id,body,kind,place\n{rows}\n".encode(),
+                         uploads.cap_bytes())
+    at = compare(data=str(path), text_column="body", label_columns=("kind", "place"), n_per_class=0,
+                 upload_names={str(path): "my news.csv"})
+    assert_ok(at)
+    said = " ".join(m.value for m in [*at.markdown, *at.caption])
+    assert "uploaded file my news.csv" in said.replace("\\", "")
+    assert path.stem not in said
 
 
 @pytest.fixture(scope="module")

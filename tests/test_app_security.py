@@ -21,7 +21,7 @@ from tests.rendered import shown
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 
-SMALL = {"encoder": "minilm", "device": "cpu", "n_per_class": 4, "timing_repeats": 1}
+SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 4, "timing_repeats": 1}
 SETTINGS = ("INSTRUCTLIN_DATA_ROOTS", "INSTRUCTLIN_ENCODER_ROOTS", "INSTRUCTLIN_ALLOW_CUSTOM_ENCODERS",
             "INSTRUCTLIN_UPLOAD_CAP_MB")
 FOLDER_SOURCE = "Research corpora / a folder"

@@ -299,7 +299,7 @@ def test_your_vectors_fit_score_and_export_without_an_encoder(byo, monkeypatch):
     assert shown_metrics["V-measure base"] == f"{run.scores.base.mean:.3f}"
     assert shown_metrics["Retention"] == f"{run.scores.retention:.1%}"
     assert shown_metrics["Cosine to the teacher"] == f"{run.stand_in.cosine_mapped:.3f}"
-    assert shown_metrics["Teacher-encoded share, mixed index"] == f"{run.stand_in.mixed_share:.2f}"
+    assert shown_metrics["Teacher share, mixed index"] == f"{run.stand_in.mixed_share:.2f}"
     assert len(run.test) == 230 and any("scored on the other 230" in c.value for c in at.caption)
     assert run.scores.mapped.mean > run.scores.base.mean + 0.25  # the location effect, carried by the map
     assert len(at.get("download_button")) == 3

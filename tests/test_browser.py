@@ -21,16 +21,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("INSTRUCTLIN_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-QUERY = "?encoder=minilm&device=cpu&n_per_class=4"
-#: (url path, a text that shows the page finished, button to press first or None)
+#: The live path (MiniLM on a small sample), for the tests that change the data.
+QUERY = "?embeddings=encoder&encoder=minilm&device=cpu&n_per_class=4"
+#: What a fresh visitor gets: every page on the teacher pack (EmbeddingGemma-300m, precomputed).
+PACK_QUERY = "?device=cpu"
+#: (url path, a text that shows the page finished, button to press first or None), on the teacher pack
 PAGES = [
     ("", "What a new instruction costs", None),
     ("Data", "Label distributions", None),
-    ("Embeddings", "What is cached on disk", None),
+    ("Embeddings", "What the pack holds", None),
     ("Train", "Check a saved map", None),
     ("Compare", "Cross-instruction matrix", None),
-    ("Timing", "Break-even: how many instructions", "Measure timings"),
+    ("Timing", "Break-even: how many instructions", None),
 ]
+#: Metric labels and values cut off with an ellipsis (their text wider than their box), shown text only.
+CUT_OFF = ("() => Array.from(document.querySelectorAll('[data-testid=\"stMetric\"] *'))"
+           ".filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0 && e.innerText.trim())"
+           ".map(e => e.innerText)")
 
 if not CHROMIUM.exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
@@ -174,7 +181,7 @@ def test_home_demo_on_the_pack_is_fast(server, browser_page):
 def test_page_renders_without_exception(server, browser_page, path, done_text, button):
     page = browser_page
     OFF_SERVER.clear()
-    page.goto(f"{server}/{path}{QUERY}", wait_until="domcontentloaded")
+    page.goto(f"{server}/{path}{PACK_QUERY}", wait_until="domcontentloaded")
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
     if button:
         page.get_by_role("button", name=button).click(timeout=120_000)
@@ -189,6 +196,22 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
     errors = page.locator('[data-testid="stAlertContentError"]')
     assert errors.count() == 0, errors.first.inner_text()
     assert not OFF_SERVER, f"the page fetched from outside the app's server (fails offline): {OFF_SERVER}"
+    body = page.locator("body").inner_text()
+    if path:
+        assert "EmbeddingGemma-300m, precomputed" in body  # every page names the pack's teacher
+    if path == "Train":  # the stand-in measures: values beside no map, each with its sentence
+        from ui.standin_view import SENTENCES
+
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert len(values) >= 5 and all(v.replace(".", "").replace("%", "").isdigit() for v in values), values
+        assert page.get_by_text("vs no map").count() == 2
+        for sentence in SENTENCES.values():
+            assert page.get_by_text(sentence).first.is_visible()
+    if path in ("Train", "Timing"):  # a 1024 x 768 window cuts no metric off
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.wait_for_timeout(800)
+        assert page.evaluate(CUT_OFF) == []
+        page.set_viewport_size({"width": 1400, "height": 1000})
     if path == "Compare":
         assert page.locator(".js-plotly-plot").count() >= 3
         # linked hover: the pointer on one point labels the same text in all three panels
@@ -212,7 +235,7 @@ def test_compare_selection_then_dataset_switch(server, browser_page):
     """Issue 10: a lasso selection on Compare, then fewer texts per class on the Data page, then Compare
     again raised IndexError (index 55 of 48). Now the page shows no exception and the old selection is gone."""
     page = browser_page
-    page.goto(f"{server}/Compare?encoder=minilm&device=cpu&n_per_class=8", wait_until="domcontentloaded")
+    page.goto(f"{server}/Compare{QUERY.replace('n_per_class=4', 'n_per_class=8')}", wait_until="domcontentloaded")
     page.get_by_text("Cross-instruction matrix").first.wait_for(timeout=240_000)
     _idle(page)
     page.get_by_text("select: box / lasso").click()

@@ -117,6 +117,16 @@ def test_other_texts_are_refused_with_the_fix():
         read_pack(DEMO_PACK_DIR).check_texts(reordered.texts, name="reversed")
 
 
+def test_each_instruction_is_offered_for_the_labelling_its_manifest_names():
+    pack, entries = read_pack(DEMO_PACK_DIR), manifest()["files"]
+    for labelling in ("location", "topic"):
+        assert pack.instructions_for(labelling) == tuple(f["instruction"] for f in entries
+                                                         if f.get("labelling") == labelling)
+    assert "Identify the location where the given news article happened" in pack.instructions_for("location")
+    assert "Represent the given text" not in pack.instructions_for("topic")  # the control serves no labelling
+    assert pack.instructions_for("sentiment") == ()
+
+
 def test_a_missing_instruction_lists_what_the_pack_holds():
     with pytest.raises(PackError, match=r"has no instruction 'Identify the mood'; it holds: 'Identify the location"):
         read_pack(DEMO_PACK_DIR).load("Identify the mood")
@@ -127,6 +137,7 @@ def test_a_missing_instruction_lists_what_the_pack_holds():
     (lambda m: m["files"][1].update(file="../base.npy"), r"must be a plain \.npy file name"),
     (lambda m: m["files"][1].update(instruction=None), "exactly one base array"),
     (lambda m: m.pop("texts"), r"field 'texts' is missing"),
+    (lambda m: m["files"][1].update(labelling=""), r"location\.npy: 'labelling' must be a label column"),
     (lambda m: m["files"][1].update(sha256="0" * 64), r"location\.npy: SHA-256 46054da893d2 is not the manifest's "
                                                        "000000000000"),
 ])

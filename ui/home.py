@@ -2,19 +2,17 @@
 
 The map is fitted here, on the teacher's embeddings of 20 % of the demo corpus, and scored on the rest;
 the teacher's embeddings come from a pack (``data/teacher``: EmbeddingGemma-300m), so the demo needs no
-model, no GPU and no network. The other pages run a live encoder (MiniLM offline) on any data.
+model, no GPU and no network. The other pages read the same pack, or run a live encoder on any data.
 """
 
 from __future__ import annotations
-
-import os
 
 import pandas as pd
 import streamlit as st
 
 from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from instructlin.instruction_matrix import InstructionMatrix
-from instructlin.packs import DEMO_PACK_DIR, Pack
+from instructlin.packs import Pack
 from instructlin.report import (
     NA_NO_CLUSTERS,
     NA_NO_GAP,
@@ -28,11 +26,10 @@ from instructlin.specs import PackSpec
 from instructlin.stages import InstructionResult
 from instructlin.timing import speedup_map_only
 from ui import cached, figures, page, plot_style, projection_figures, state
+from ui.pack_source import pack_folder
 from ui.standin_view import stand_in_row
 from ui.text import plain
 
-#: The pack Home shows; an operator may point it elsewhere (a pack made from the demo corpus).
-PACK_ENV = "INSTRUCTLIN_PACK"
 ASPECTS = ("location", "topic")  # the strong effect first
 #: Home's pair moves EmbeddingGemma's clustering two ways (the matrix on the page measures it): a location
 #: question, and the summary instruction, the one found that moves it toward topic (the topic instruction
@@ -42,10 +39,6 @@ HOME_INSTRUCTIONS = {"location": DEFAULT_INSTRUCTIONS["location"], "topic": "Sum
 CONTROL = "Represent the given text"
 #: Home's headline numbers are the mean and sd over this many seeded splits: one split of 58 pairs is noise.
 N_SPLITS = 5
-
-
-def pack_folder() -> str:
-    return os.environ.get(PACK_ENV) or str(DEMO_PACK_DIR)
 
 
 def demo_config(aspect: str, instruction: str) -> ExperimentConfig:
@@ -243,8 +236,8 @@ def render() -> None:
         st.error(f"The pack at {plain(pack_folder())} holds base embeddings only; add instructed ones "
                  "(`instructlin embed --instruction ...`) and list them in its manifest.json.")
         st.stop()
-    st.sidebar.markdown(f"**Home:** {pack.name}, precomputed  \n**Other pages:** encoder `{state.get('encoder')}`, "
-                        "live")
+    others = f"{pack.name}, precomputed" if state.on_pack() else f"encoder `{state.get('encoder')}`, live"
+    st.sidebar.markdown(f"**Home:** {pack.name}, precomputed  \n**Other pages:** {others}")
     st.subheader(f"The demo: {pack.name} on the news corpus, two instructions")
     st.markdown(f"The teacher is **{pack.name}, precomputed**: its embeddings of the {pack.n_texts} demo texts, "
                 "with and without each instruction, ship with the app, so nothing is encoded here. The map is "
@@ -265,5 +258,6 @@ def render() -> None:
         with st.expander(f"The full record of the {ASPECTS[0]} demo (what `instructlin evaluate --pack` writes)"), \
                 page.guard("Writing the record"):
             st.json(cached.summary(config), expanded=False)
-    st.caption("The other pages (Data, Embeddings, Train, Compare, Timing) run a live encoder on data you "
-               f"choose: `{state.get('encoder')}` now; offline that is MiniLM, which is not instruction-tuned.")
+    st.caption("The other pages (Data, Embeddings, Train, Compare, Timing) read this pack too, or, under "
+               "*Embeddings from* in their sidebar, run a live encoder on data you choose (offline that is MiniLM, "
+               "which is not instruction-tuned).")

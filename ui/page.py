@@ -13,8 +13,12 @@ from instructlin.data import DataError
 from instructlin.devices import resolve_device
 from instructlin.encoders import EncoderUnavailableError
 from instructlin.experiment import ExperimentConfig
+from instructlin.packs import Pack
+from instructlin.protocols import TextEncoder
+from instructlin.specs import PackSpec
 from ui import cached, state
 from ui.navigation import FAVICON, loaded, navigation_only
+from ui.pack_source import EMBEDDINGS_FROM, pack_folder, pack_present
 from ui.text import plain
 
 logger = logging.getLogger("instructlin.app")
@@ -68,17 +72,54 @@ def setup(title: str, *, live: bool = True) -> ExperimentConfig:
     if not live:
         loaded()
         return state.config()
+    pack = source_choice()
     with guard("Choosing the device"):
         device = resolve_device(state.get("device"))
     loaded()  # imports and the device are done: the "Loading" line goes
+    data = state.dataset_label(state.get("data"))
     n = state.get("n_per_class")
-    with st.sidebar:
-        st.markdown(f"**Device:** `{device}`  \n**Encoder:** `{state.get('encoder')}`  \n"
-                    f"**Data:** {state.dataset_label(state.get('data'))}"
-                    f"{f' ({n} per class)' if n else ''}")
-    st.caption(f"Running on **{device}** · encoder `{state.get('encoder')}` · "
-               f"data {state.dataset_label(state.get('data'))}")
+    if pack is not None:
+        teacher, data = f"{pack.name}, precomputed", f"demo corpus, all {pack.n_texts} texts"
+        used = f"**Teacher:** {teacher}  \n**Device:** `{device}` (fits the map)"
+        line = f"Teacher **{teacher}** (embedding pack) · fits on **{device}** · data {data}"
+    else:
+        data += f" ({n} per class)" if n else ""
+        used = f"**Device:** `{device}`  \n**Encoder:** `{state.get('encoder')}`, live"
+        line = f"Running on **{device}** · encoder `{state.get('encoder')}`, live · data {data}"
+    st.sidebar.markdown(f"{used}  \n**Data:** {data}")
+    st.caption(line)
     return state.config()
+
+
+def source_choice() -> Pack | None:
+    """The sidebar's "Embeddings from" choice (where a pack is present); the pack when it is the source."""
+    if not pack_present():
+        return None
+    try:
+        pack = cached.pack(PackSpec(pack_folder()))
+    except DataError as err:  # a broken pack leaves the live path usable: say why the choice is gone
+        state.put("embeddings", "encoder")
+        st.sidebar.warning(f"The teacher pack cannot be read, so the pages run a live encoder. {plain(err)}")
+        return None
+    labels = {"pack": f"the teacher pack ({pack.name}, precomputed)", "encoder": "a live encoder"}
+    state.widget(st.sidebar.radio, "Embeddings from", "embeddings", options=EMBEDDINGS_FROM,
+                 format_func=labels.get,
+                 help=f"The pack: {pack.name}'s embeddings of the demo corpus, with and without each of its "
+                      "instructions, computed once and shipped with the app (an instruction-following teacher, "
+                      "offline, no GPU). A live encoder: the one chosen on the Embeddings page, on any data.")
+    return pack if state.on_pack() else None
+
+
+def teacher(config: ExperimentConfig) -> TextEncoder | Pack:
+    """What makes this config's embeddings: the pack, or the live encoder (loaded once per process)."""
+    with guard("Loading the teacher"):
+        return cached.source(config.embedding_spec().encoder)
+
+
+def teacher_name(config: ExperimentConfig) -> str:
+    """The teacher named on every number: "EmbeddingGemma-300m, precomputed", or the live encoder's model id."""
+    found = teacher(config)
+    return f"{found.name}, precomputed" if isinstance(found, Pack) else found.model_id
 
 
 def current_config() -> ExperimentConfig:
@@ -90,16 +131,20 @@ def current_config() -> ExperimentConfig:
 
 
 def encoder_note(config: ExperimentConfig) -> None:
-    """Which encoder is active, loudly when it is MiniLM (not instruction-tuned)."""
-    with guard("Loading the encoder"):
-        enc = cached.encoder(config.encoder_spec())
+    """Which encoder is active, loudly when it is MiniLM (not instruction-tuned); on the pack, which teacher."""
+    enc = teacher(config)
+    if isinstance(enc, Pack):
+        st.info(f"**Teacher:** {enc.describe()}. Nothing is encoded here: the pack's embeddings are read.")
+        return
     st.info(f"**Encoder:** {enc.describe()}")
     if enc.instruction_tuned is False:
         st.warning(MINILM_NOTE)
 
 
 def ensure_embeddings(config: ExperimentConfig) -> None:
-    """Encode what the disk cache lacks, with a bar that shows texts/s and the time left."""
+    """Encode what the disk cache lacks, with a bar that shows texts/s and the time left (a pack lacks nothing)."""
+    if config.pack:
+        return
     bar = st.progress(0.0, text="Checking the embedding cache...")
     clock = {"stage": None, "start": time.perf_counter(), "last": time.perf_counter()}
 

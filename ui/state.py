@@ -13,6 +13,7 @@ from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from instructlin.options import DEVICE_CHOICES, METHOD_CHOICES
 from instructlin.options import MAX_UPLOAD_BYTES as LIBRARY_UPLOAD_LIMIT
 from ui import access, uploads
+from ui.pack_source import EMBEDDINGS_FROM, PACK_INSTRUCTIONS, pack_folder, pack_present
 from ui.text import code, plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,8 @@ UPLOAD_DIR = Path(tempfile.gettempdir()) / "instructlin-uploads"
 MAX_UPLOAD_BYTES = LIBRARY_UPLOAD_LIMIT  # a name here so tests can lower it
 
 DEFAULTS: dict[str, Any] = {
+    "embeddings": "pack",  # a fresh visitor sees a teacher that follows instructions, also offline
+    "pack_instructions": {},  # aspect -> one of the pack's instructions for that labelling
     "data": "demo",
     "text_column": "text",
     "label_columns": None,  # tuple of names, or None for the loader's default
@@ -40,9 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "timing_repeats": 3,
 }
 #: Choices that may come from the address bar, e.g. ``?encoder=minilm&n_per_class=4``.
-QUERY_KEYS = {"encoder": str, "device": str, "n_per_class": int, "seed": int, "method": str}
+QUERY_KEYS = {"embeddings": str, "encoder": str, "device": str, "n_per_class": int, "seed": int, "method": str}
 #: The library's choices for those that have a fixed set: another value falls back to the default.
-QUERY_CHOICES = {"device": DEVICE_CHOICES, "method": METHOD_CHOICES}
+QUERY_CHOICES = {"embeddings": EMBEDDINGS_FROM, "device": DEVICE_CHOICES, "method": METHOD_CHOICES}
 #: The widgets' ranges for the numbers: another value falls back to the default.
 QUERY_RANGES = {"n_per_class": (0, 100_000), "seed": (0, 2**31 - 1)}
 
@@ -67,7 +70,14 @@ def init() -> None:
             if refusal:
                 st.warning(f"The address bar's {code(key + '=' + raw)} was ignored ({refusal}); the default "
                            f"{code(value)} is used.", icon=":material/block:")
+    if st.session_state["embeddings"] == "pack" and not pack_present():
+        st.session_state["embeddings"] = "encoder"  # a checkout without the pack has only the live path
     _enforce_access()
+
+
+def on_pack() -> bool:
+    """Whether this session's pages read the teacher pack (True) or run a live encoder (False)."""
+    return get("embeddings") == "pack"
 
 
 def _query_refusal(key: str, raw: str) -> str | None:
@@ -148,6 +158,11 @@ def default_instruction(aspect: str) -> str:
 
 
 def instructions_for(aspects: list[str]) -> tuple[tuple[str, str], ...]:
+    """The chosen instruction of each aspect: the pack's own on the pack (kept apart from the live ones,
+    which may be free text the pack has no embeddings for)."""
+    if on_pack():
+        chosen = get("pack_instructions")
+        return tuple((a, chosen.get(a) or PACK_INSTRUCTIONS.get(a) or default_instruction(a)) for a in aspects)
     chosen = get("instructions")
     return tuple((a, chosen.get(a) or default_instruction(a)) for a in aspects)
 
@@ -176,6 +191,9 @@ def config(aspects: list[str] | None = None, **overrides: Any) -> ExperimentConf
         timing_max_texts=int(get("timing_max_texts")),
         timing_repeats=int(get("timing_repeats")),
     )
+    if on_pack():  # the pack is tied to the demo corpus, every row in file order: no other data, no sample
+        cfg = ExperimentConfig(**{**cfg.__dict__, "data": "demo", "text_column": "text", "label_columns": None,
+                                  "n_per_class": None, "drop_empty": False, "pack": pack_folder()})
     return ExperimentConfig(**{**cfg.__dict__, **overrides})
 
 
