@@ -224,7 +224,7 @@ def _load_hub(model_id: str, device: str, timeout: float) -> Encoder:
     def unavailable() -> EncoderUnavailableError:
         return EncoderUnavailableError(
             f"Cannot load {model_id}: it is not in the local Hugging Face cache and the hub "
-            "is unreachable. Use the offline default (--encoder minilm), a local "
+            "is unreachable. Use the offline default encoder, minilm, a local "
             "sentence-transformers folder, or download the model on a connected machine."
         )
 

@@ -348,6 +348,7 @@ def test_embeddings_page_unavailable_encoder_says_what_to_use(offline_hub):
     error = shown(at.error[0])
     assert "under **Encoder** on the Embeddings page" in error and "set back to `auto`" in error, error
     assert at.session_state["encoder"] == "auto"  # the choice does not stick: every page works again
+    assert "What is cached on disk" in [h.value for h in at.subheader]  # drawn again at once, on auto
     assert not at.get("progress"), "no progress bar is left behind"
     at = app("pages/3_Train.py", encoder=at.session_state["encoder"])
     assert_ok(at)

