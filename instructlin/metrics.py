@@ -32,15 +32,16 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
-def kmeans_labels(X: np.ndarray, n_clusters: int, *, seed: int) -> np.ndarray:
-    """k-means cluster ids of the L2-normalised rows (one initialisation per seed)."""
+def kmeans_labels(X: np.ndarray, n_clusters: int, *, seed: int, normalize: bool = True) -> np.ndarray:
+    """k-means cluster ids of the L2-normalised rows (one initialisation per seed); ``normalize=False``
+    clusters the rows as they are (2-D plot coordinates, where only the position on the page means anything)."""
     from sklearn.cluster import KMeans
 
     model = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed)
-    return model.fit_predict(l2_normalize(X))
+    return model.fit_predict(l2_normalize(X) if normalize else np.asarray(X, dtype=np.float64))
 
 
-def kmeans_v_measure(X: np.ndarray, labels: np.ndarray, *, n_seeds: int = 10) -> Score:
+def kmeans_v_measure(X: np.ndarray, labels: np.ndarray, *, n_seeds: int = 10, normalize: bool = True) -> Score:
     """V-measure of k-means (k = number of label classes) against ``labels``, over seeds 0..n-1.
 
     The same settings serve base, mapped and instructed embeddings so they can be compared.
@@ -54,7 +55,8 @@ def kmeans_v_measure(X: np.ndarray, labels: np.ndarray, *, n_seeds: int = 10) ->
     if k < 2:
         raise ValueError("V-measure needs at least 2 label classes, got 1.")
     values = tuple(
-        float(v_measure_score(labels, kmeans_labels(X, k, seed=seed))) for seed in range(n_seeds)
+        float(v_measure_score(labels, kmeans_labels(X, k, seed=seed, normalize=normalize)))
+        for seed in range(n_seeds)
     )
     return Score(float(np.mean(values)), float(np.std(values)), values)
 

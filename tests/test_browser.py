@@ -135,16 +135,62 @@ def _clock_home(page, url: str) -> tuple[float, float]:
     return time.monotonic() - start, silent
 
 
+#: The coordinates each UMAP trio drew, read from plotly's own figure in the page: {legend title (the labelling):
+#: [{"space": subplot title, "label": trace name, "rows": customdata, "x": [...], "y": [...]}, ...]}.
+DRAWN_PLANES = """() => {
+  const out = {};
+  document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    const full = gd._fullData || [];
+    if (!full.some(t => t.xaxis === 'x3')) { return; }
+    const titles = (gd.layout.annotations || []).map(a => a.text);
+    out[gd._fullLayout.legend.title.text] = full.map(t => ({
+      space: titles[t.xaxis === 'x' ? 0 : Number(t.xaxis.slice(1)) - 1], label: t.name,
+      rows: Array.from(t.customdata), x: Array.from(t.x), y: Array.from(t.y)}));
+  });
+  return out;
+}"""
+
+
+def check_drawn_planes(page) -> None:
+    """Each panel Home drew keeps its space's k-means V-measure (tests/test_projection.py's check and tolerance,
+    on the points as drawn in the page): base mixed where the base is, teacher clustered where the teacher is."""
+    import numpy as np
+
+    from instructlin.metrics import kmeans_v_measure
+    from instructlin.packs import DEMO_PACK_DIR
+    from instructlin.projection_store import demo_views
+    from tests.test_projection import V_TOLERANCE
+    from ui.home import HOME_INSTRUCTIONS
+
+    drawn = page.evaluate(DRAWN_PLANES)
+    assert sorted(drawn) == sorted(HOME_INSTRUCTIONS), sorted(drawn)
+    found = {}
+    for aspect, traces in drawn.items():
+        run = demo_views(DEMO_PACK_DIR, HOME_INSTRUCTIONS[aspect])
+        labels = run.labels[aspect]
+        for space, X in run.views.items():
+            xy, shown = np.full((len(labels), 2), np.nan), np.empty(len(labels), dtype=object)
+            for trace in (t for t in traces if t["space"] == space):
+                xy[trace["rows"]] = np.column_stack([trace["x"], trace["y"]])
+                shown[trace["rows"]] = trace["label"]
+            assert not np.isnan(xy).any() and list(shown) == list(labels), (aspect, space)
+            full, flat = kmeans_v_measure(X, labels).mean, kmeans_v_measure(xy, labels, normalize=False).mean
+            found[f"{aspect}/{space}"] = (round(flat, 3), round(full, 3))
+    print(f"V-measure (drawn plane, full embeddings): {found}")
+    assert all(abs(flat - full) < V_TOLERANCE for flat, full in found.values()), found
+
+
 def test_home_demo_on_the_pack_is_fast(server, browser_page):
     """Cold (the server's first session) and warm, clocked; never a silent wait over 2 s; Home first in the
     navigation, the other pages at their old paths, and no Deploy button."""
     page = browser_page
     # Cold means a fresh server process. UMAP's compiled code lives in numba's disk cache (like .pyc files),
     # filled once per environment by any earlier use; fill it here so a fresh virtualenv measures the same.
-    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.projection import shared_projection; "
-                    "x = np.random.default_rng(0).normal(size=(40, 8)); shared_projection(x, [x])"],
+    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.projection import umap_plane; "
+                    "umap_plane(np.random.default_rng(0).normal(size=(40, 8)), seed=0)"],
                    cwd=ROOT, check=True, timeout=300)
     cold, silent_cold = _clock_home(page, f"{server}/{QUERY}")
+    check_drawn_planes(page)
     page.wait_for_timeout(1500)
     screenshot(page, shots() / "Home.png")
     warm, silent_warm = _clock_home(page, f"{server}/{QUERY}")
@@ -240,3 +286,50 @@ def test_compare_selection_then_dataset_switch(server, browser_page):
     body = page.locator("body").inner_text()
     assert "IndexError" not in body and "Traceback" not in body
     assert "selected texts" not in body  # the selection belonged to the other rows
+
+
+#: A fresh install's first launch (empty numba and embedding caches), from process start to the full Home.
+FIRST_LAUNCH_S = float(os.environ.get("INSTRUCTLIN_FIRST_LAUNCH_S", "20"))
+
+
+def test_first_launch_on_empty_caches_shows_home_fast(tmp_path, browser_page):
+    """``streamlit run app.py`` with an empty numba cache (nothing compiled yet) and an empty embedding cache:
+    Home's full demo, both UMAP trios drawn and "What a new instruction costs", within FIRST_LAUNCH_S of the
+    process starting. The seconds go to the output and to first-launch.json beside the screenshots."""
+    port = free_port()
+    env = {**os.environ, "INSTRUCTLIN_CACHE": str(tmp_path / "instructlin-cache"),
+           "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), "HF_HUB_OFFLINE": "1",
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "streamlit.log").open("w") as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() - start > 120:
+                    pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
+                time.sleep(0.1)
+        page = browser_page
+        page.goto(f"{url}/{QUERY}", wait_until="domcontentloaded")
+        page.wait_for_function(f"() => ({HOME_DONE})() && Object.keys(({DRAWN_PLANES})()).length == 2",
+                               timeout=300_000, polling=100)
+        seconds = time.monotonic() - start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    record = {"first_launch_s": round(seconds, 2), "cpus": os.cpu_count(), "load_1min": round(os.getloadavg()[0], 2)}
+    (shots() / "first-launch.json").write_text(json.dumps(record), encoding="utf-8")
+    print(f"First launch on empty caches: {record}")
+    assert "precomputed by" in page.locator("body").inner_text()  # the planes say where they come from
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert seconds < FIRST_LAUNCH_S, record
