@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instructlin.metrics import kmeans_labels
+from instructlin.metrics import kmeans_v_scores
 
 #: A move over the control smaller than this is read as no move (the sd of V over k-means seeds is ~0.05-0.1).
 MIN_MOVE = 0.05
@@ -54,19 +54,7 @@ def instruction_matrix(base: np.ndarray, instructed: Mapping[str, np.ndarray], l
     rows = ("no instruction", *instructed)
     spaces = (base, *instructed.values())
     labellings = tuple(labels)
-    values = np.array([_v_means(space, [np.asarray(labels[name]) for name in labellings], n_seeds)
-                       for space in spaces])
+    values = np.array([[score.mean for score in kmeans_v_scores(space, [labels[name] for name in labellings],
+                                                                 n_seeds=n_seeds)] for space in spaces])
     return InstructionMatrix(rows, labellings, values, control, len(base), n_seeds)
 
-
-def _v_means(space: np.ndarray, labellings: Sequence[np.ndarray], n_seeds: int) -> list[float]:
-    """``kmeans_v_measure(space, labels, n_seeds=n_seeds).mean`` for each labelling, clustering once per seed and
-    number of classes: labellings with as many classes share their k-means runs (it is Home's first wait)."""
-    from sklearn.metrics import v_measure_score
-
-    ks = [len(np.unique(labels)) for labels in labellings]
-    if min(ks) < 2:
-        raise ValueError("V-measure needs at least 2 label classes, got 1.")
-    runs = {k: [kmeans_labels(space, k, seed=seed) for seed in range(n_seeds)] for k in set(ks)}
-    return [float(np.mean([v_measure_score(labels, found) for found in runs[k]]))
-            for labels, k in zip(labellings, ks, strict=True)]
