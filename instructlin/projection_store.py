@@ -66,7 +66,7 @@ def mapped_fingerprint(mapped: np.ndarray) -> np.ndarray:
     return mapped @ (directions / np.sqrt(mapped.shape[1]))
 
 
-def projection_key(
+def projection_inputs(
     pack: Pack, instruction: str, *, test_rows: Sequence[int], map_description: str, seed: int
 ) -> dict[str, Any]:
     """What a plane is made from, besides the map's output: compared field by field with a stored entry."""

@@ -22,7 +22,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from instructlin.packs import DEMO_PACK_DIR, read_pack
     from instructlin.projection import aligned_projection
-    from instructlin.projection_store import demo_views, projection_key, store_entry, write_store
+    from instructlin.projection_store import demo_views, projection_inputs, store_entry, write_store
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pack", default=str(DEMO_PACK_DIR))
@@ -33,7 +33,7 @@ def main() -> None:
     for instruction in pack.instructions():
         run = demo_views(args.pack, instruction)
         planes = aligned_projection(run.views, reference="instructed", seed=run.seed)
-        key = projection_key(pack, instruction, test_rows=run.test_rows, map_description=run.map_description,
+        key = projection_inputs(pack, instruction, test_rows=run.test_rows, map_description=run.map_description,
                              seed=run.seed)
         entries.append(store_entry(key, run.views["mapped"], planes))
         logging.info("projected %r (%s)", instruction, run.map_description)

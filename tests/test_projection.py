@@ -11,7 +11,7 @@ pytest.importorskip("umap")
 from instructlin.metrics import kmeans_v_measure  # noqa: E402
 from instructlin.packs import DEMO_PACK_DIR, read_pack  # noqa: E402
 from instructlin.projection import aligned_projection, procrustes_onto  # noqa: E402
-from instructlin.projection_store import demo_views, projection_key, stored_projection  # noqa: E402
+from instructlin.projection_store import demo_views, projection_inputs, stored_projection  # noqa: E402
 
 #: Home's two sections (ui/home.py): the instruction and the labelling it is scored against.
 HOME = (("location", "Identify the location where the given news article happened"),
@@ -69,7 +69,7 @@ def test_home_planes_keep_each_space_s_v_measure_and_match_the_stored_ones(aspec
     assert all(abs(flat - full) < V_TOLERANCE for flat, full in found.values()), found
 
     pack = read_pack(DEMO_PACK_DIR)
-    key = projection_key(pack, instruction, test_rows=run.test_rows, map_description=run.map_description,
+    key = projection_inputs(pack, instruction, test_rows=run.test_rows, map_description=run.map_description,
                          seed=run.seed)
     stored = stored_projection(pack, key, run.views["mapped"])
     assert stored is not None, "data/teacher/projections.json is stale: run python scripts/project_pack.py"

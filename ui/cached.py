@@ -21,7 +21,7 @@ from instructlin.instruction_matrix import instruction_matrix as measure_instruc
 from instructlin.metrics import kmeans_labels
 from instructlin.packs import Pack
 from instructlin.projection import aligned_projection
-from instructlin.projection_store import STORE_COMMAND, projection_key, stored_projection
+from instructlin.projection_store import STORE_COMMAND, projection_inputs, stored_projection
 from instructlin.protocols import TextEncoder
 from instructlin.report import amortised_inputs
 from instructlin.specs import (
@@ -175,7 +175,7 @@ def projection(spec: EvaluationSpec) -> tuple[dict[str, np.ndarray], str]:
     source = spec.map.embeddings.encoder
     if isinstance(source, PackSpec):
         found, chosen = pack(source), evaluation(spec)
-        key = projection_key(found, chosen.instruction, test_rows=split(spec.map.split).test,
+        key = projection_inputs(found, chosen.instruction, test_rows=split(spec.map.split).test,
                              map_description=chosen.map.describe(), seed=spec.map.seed)
         stored = stored_projection(found, key, chosen.mapped_test)
         if stored is not None and set(stored) == set(views):
