@@ -1,8 +1,9 @@
 """2-D UMAP planes of several embedding sets of the same rows, one fit per set, turned onto one reference.
 
 Each set gets its own UMAP, so each plane shows that set's own structure (a base plane is not pulled toward
-the instructed one); each plane is then rotated, reflected, scaled and shifted (orthogonal Procrustes) onto
-the reference's plane, so one row sits in comparable places across panels. The shape of a plane never changes.
+the instructed one); each plane is then rotated or reflected (orthogonal Procrustes), scaled and shifted onto
+the reference's plane at its size, so one row sits in comparable places across panels. A plane's shape never
+changes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from instructlin.extras import require
 #: global layout, where the defaults (15 neighbours, min_dist 0.1) tighten clusters that k-means on the full
 #: embeddings does not find, and drop the weaker ones.
 UMAP_SETTINGS: dict[str, Any] = {"n_neighbors": 200, "min_dist": 0.99, "metric": "cosine"}
+#: How the planes are put together, for records of stored planes (a change here makes them stale).
+ALIGNMENT = "own UMAP per set; orthogonal Procrustes onto the reference, scaled to its RMS spread"
 
 _UMAP_JIT_CACHED = False
 
@@ -62,16 +65,17 @@ def umap_plane(X: np.ndarray, *, seed: int, **settings: Any) -> np.ndarray:
 
 
 def procrustes_onto(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """``points`` rotated or reflected, scaled and shifted to lie as close as possible to ``reference``
-    (row i to row i, least squares); distances within ``points`` keep their ratios."""
+    """``points`` rotated or reflected (orthogonal Procrustes: row i as close to row i as it gets), scaled to
+    the reference's spread and shifted onto its centre. Scaled by size, not by least squares, which would
+    shrink a plane toward its centre the less it agrees with the reference (a mixed base would look tiny)."""
     reference, points = np.asarray(reference, dtype=np.float64), np.asarray(points, dtype=np.float64)
     if reference.shape != points.shape:
         raise ValueError(f"Procrustes needs two sets of the same shape, got {reference.shape} and {points.shape}.")
     ref_centre, centre = reference.mean(axis=0), points.mean(axis=0)
     a, b = points - centre, reference - ref_centre
-    u, s, vt = np.linalg.svd(a.T @ b)
-    norm = float((a ** 2).sum())
-    scale = float(s.sum()) / norm if norm > 0 else 1.0
+    u, _, vt = np.linalg.svd(a.T @ b)
+    size = float(np.linalg.norm(a))
+    scale = float(np.linalg.norm(b)) / size if size > 0 else 1.0
     return (a @ (u @ vt) * scale + ref_centre).astype(np.float32)
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from instructlin.packs import Pack
-from instructlin.projection import UMAP_SETTINGS
+from instructlin.projection import ALIGNMENT, UMAP_SETTINGS
 
 STORE_FILE = "projections.json"
 STORE_VERSION = 1
@@ -73,7 +73,7 @@ def projection_inputs(
     return {"version": STORE_VERSION, "texts_sha256": pack.texts_sha256,
             "base_sha256": pack.file_for(None).sha256, "instruction": instruction,
             "instructed_sha256": pack.file_for(instruction).sha256, "test_rows": [int(i) for i in test_rows],
-            "map": map_description, "seed": int(seed), "umap_settings": dict(UMAP_SETTINGS),
+            "map": map_description, "seed": int(seed), "umap_settings": dict(UMAP_SETTINGS), "alignment": ALIGNMENT,
             "umap_learn": _umap_version()}
 
 
