@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from instructlin.metrics import kmeans_v_measure
+from instructlin.metrics import kmeans_v_scores
 
 #: A move over the control smaller than this is read as no move (the sd of V over k-means seeds is ~0.05-0.1).
 MIN_MOVE = 0.05
@@ -54,6 +54,7 @@ def instruction_matrix(base: np.ndarray, instructed: Mapping[str, np.ndarray], l
     rows = ("no instruction", *instructed)
     spaces = (base, *instructed.values())
     labellings = tuple(labels)
-    values = np.array([[kmeans_v_measure(space, np.asarray(labels[name]), n_seeds=n_seeds).mean
-                        for name in labellings] for space in spaces])
+    values = np.array([[score.mean for score in kmeans_v_scores(space, [labels[name] for name in labellings],
+                                                                 n_seeds=n_seeds)] for space in spaces])
     return InstructionMatrix(rows, labellings, values, control, len(base), n_seeds)
+

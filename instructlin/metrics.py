@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,31 +33,43 @@ def l2_normalize(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
-def kmeans_labels(X: np.ndarray, n_clusters: int, *, seed: int) -> np.ndarray:
-    """k-means cluster ids of the L2-normalised rows (one initialisation per seed)."""
+def kmeans_labels(X: np.ndarray, n_clusters: int, *, seed: int, normalize: bool = True) -> np.ndarray:
+    """k-means cluster ids of the L2-normalised rows (one initialisation per seed); ``normalize=False``
+    clusters the rows as they are (2-D plot coordinates, where only the position on the page means anything)."""
     from sklearn.cluster import KMeans
 
     model = KMeans(n_clusters=n_clusters, n_init=1, random_state=seed)
-    return model.fit_predict(l2_normalize(X))
+    return model.fit_predict(l2_normalize(X) if normalize else np.asarray(X, dtype=np.float64))
 
 
-def kmeans_v_measure(X: np.ndarray, labels: np.ndarray, *, n_seeds: int = 10) -> Score:
+def kmeans_v_measure(X: np.ndarray, labels: np.ndarray, *, n_seeds: int = 10, normalize: bool = True) -> Score:
     """V-measure of k-means (k = number of label classes) against ``labels``, over seeds 0..n-1.
 
     The same settings serve base, mapped and instructed embeddings so they can be compared.
     """
+    return kmeans_v_scores(X, [labels], n_seeds=n_seeds, normalize=normalize)[0]
+
+
+def kmeans_v_scores(
+    X: np.ndarray, labellings: Sequence[np.ndarray], *, n_seeds: int = 10, normalize: bool = True
+) -> list[Score]:
+    """:func:`kmeans_v_measure` against each of several labellings of the rows of ``X``; labellings with as
+    many classes share their k-means runs (the same clusterings, clustered once)."""
     from sklearn.metrics import v_measure_score
 
-    labels = np.asarray(labels)
-    if len(labels) != len(X):
-        raise ValueError(f"{len(X)} embeddings but {len(labels)} labels; they must match.")
-    k = len(np.unique(labels))
-    if k < 2:
+    labellings = [np.asarray(labels) for labels in labellings]
+    for labels in labellings:
+        if len(labels) != len(X):
+            raise ValueError(f"{len(X)} embeddings but {len(labels)} labels; they must match.")
+    ks = [len(np.unique(labels)) for labels in labellings]
+    if ks and min(ks) < 2:
         raise ValueError("V-measure needs at least 2 label classes, got 1.")
-    values = tuple(
-        float(v_measure_score(labels, kmeans_labels(X, k, seed=seed))) for seed in range(n_seeds)
-    )
-    return Score(float(np.mean(values)), float(np.std(values)), values)
+    runs = {k: [kmeans_labels(X, k, seed=seed, normalize=normalize) for seed in range(n_seeds)] for k in set(ks)}
+    scores = []
+    for labels, k in zip(labellings, ks, strict=True):
+        values = tuple(float(v_measure_score(labels, found)) for found in runs[k])
+        scores.append(Score(float(np.mean(values)), float(np.std(values)), values))
+    return scores
 
 
 def cosine_summary(A: np.ndarray, B: np.ndarray) -> dict[str, float]:
@@ -137,12 +150,17 @@ def aspect_scores(
     *, aspect: str, n_seeds: int = 10,
 ) -> AspectScores:
     """Score the three embeddings of the same rows against one labelling, same k-means settings."""
-    return AspectScores(
-        aspect,
-        kmeans_v_measure(base, labels, n_seeds=n_seeds),
-        kmeans_v_measure(mapped, labels, n_seeds=n_seeds),
-        kmeans_v_measure(instructed, labels, n_seeds=n_seeds),
-    )
+    return labelling_scores(base, mapped, instructed, {aspect: labels}, n_seeds=n_seeds)[aspect]
+
+
+def labelling_scores(
+    base: np.ndarray, mapped: np.ndarray, instructed: np.ndarray, labels: Mapping[str, np.ndarray],
+    *, n_seeds: int = 10,
+) -> dict[str, AspectScores]:
+    """:func:`aspect_scores` against every labelling in ``labels``, each space clustered once per seed and k."""
+    names = list(labels)
+    spaces = [kmeans_v_scores(X, [labels[n] for n in names], n_seeds=n_seeds) for X in (base, mapped, instructed)]
+    return {name: AspectScores(name, *(found[i] for found in spaces)) for i, name in enumerate(names)}
 
 
 #: Queries scored per block in :func:`cosine_neighbours`: memory stays at QUERY_BLOCK x keys similarities.

@@ -1,14 +1,29 @@
-"""A shared 2-D UMAP basis: fit once on one embedding set, place the others in the same plane."""
+"""2-D UMAP planes of several embedding sets of the same rows, one fit per set, turned onto one reference.
+
+Each set gets its own UMAP, so each plane shows that set's own structure (a base plane is not pulled toward
+the instructed one); each plane is then rotated or reflected (orthogonal Procrustes), scaled and shifted onto
+the reference's plane at its size, so one row sits in comparable places across panels. A plane's shape never
+changes.
+"""
 
 from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from instructlin.extras import require
+
+#: UMAP's settings, chosen by how close k-means V-measure on the 2-D coordinates stays to V on the full
+#: embeddings (benchmarks/projection_benchmark.py): wide neighbourhoods and spread-out points keep the
+#: global layout, where the defaults (15 neighbours, min_dist 0.1) tighten clusters that k-means on the full
+#: embeddings does not find, and drop the weaker ones.
+UMAP_SETTINGS: dict[str, Any] = {"n_neighbors": 200, "min_dist": 0.99, "metric": "cosine"}
+#: How the planes are put together, for records of stored planes (a change here makes them stale).
+ALIGNMENT = "own UMAP per set; orthogonal Procrustes onto the reference, scaled to its RMS spread"
 
 _UMAP_JIT_CACHED = False
 
@@ -33,37 +48,46 @@ def _cache_umap_compilation() -> None:
                     pass
 
 
-def shared_projection(
-    fit_on: np.ndarray,
-    others: Sequence[np.ndarray] = (),
-    *,
-    n_neighbors: int = 15,
-    min_dist: float = 0.1,
-    seed: int = 42,
-) -> list[np.ndarray]:
-    """2-D coordinates of ``fit_on`` and of each of ``others``, all in the basis fitted on ``fit_on``.
-
-    Positions are comparable across the sets because one UMAP is fitted and the rest are transformed.
-    """
+def umap_plane(X: np.ndarray, *, seed: int, **settings: Any) -> np.ndarray:
+    """2-D UMAP coordinates of the rows of ``X`` (:data:`UMAP_SETTINGS`, overridable; one thread, seeded)."""
     umap = require("umap", purpose="UMAP projections")
     _cache_umap_compilation()
-
-    fit_on = np.asarray(fit_on, dtype=np.float32)
-    if fit_on.ndim != 2 or len(fit_on) < 4:
-        raise ValueError(f"UMAP needs a 2-D array with at least 4 rows, got shape {fit_on.shape}.")
-    for other in others:
-        if np.ndim(other) != 2 or np.shape(other)[1] != fit_on.shape[1]:
-            raise ValueError(
-                f"Every set must have d={fit_on.shape[1]} columns like the fitted one, "
-                f"got shape {np.shape(other)}."
-            )
-    reducer = umap.UMAP(
-        n_neighbors=max(2, min(n_neighbors, len(fit_on) - 1)), min_dist=min_dist,
-        metric="cosine", random_state=seed, n_jobs=1,
-        init="spectral" if len(fit_on) > 16 else "random",
-    )
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2 or len(X) < 4:
+        raise ValueError(f"UMAP needs a 2-D array with at least 4 rows, got shape {X.shape}.")
+    params = {**UMAP_SETTINGS, **settings}
+    params["n_neighbors"] = max(2, min(int(params["n_neighbors"]), len(X) - 1))
+    reducer = umap.UMAP(n_components=2, random_state=seed, n_jobs=1,
+                        init="spectral" if len(X) > 16 else "random", **params)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # umap warns about n_jobs with a seed and tiny graphs
-        coords = [reducer.fit_transform(fit_on)]
-        coords += [reducer.transform(np.asarray(o, dtype=np.float32)) for o in others]
-    return [np.asarray(c, dtype=np.float32) for c in coords]
+        warnings.simplefilter("ignore")  # umap warns about n_jobs with a seed and about tiny graphs
+        return np.asarray(reducer.fit_transform(X), dtype=np.float32)
+
+
+def procrustes_onto(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``points`` rotated or reflected (orthogonal Procrustes: row i as close to row i as it gets), scaled to
+    the reference's spread and shifted onto its centre. Scaled by size, not by least squares, which would
+    shrink a plane toward its centre the less it agrees with the reference (a mixed base would look tiny)."""
+    reference, points = np.asarray(reference, dtype=np.float64), np.asarray(points, dtype=np.float64)
+    if reference.shape != points.shape:
+        raise ValueError(f"Procrustes needs two sets of the same shape, got {reference.shape} and {points.shape}.")
+    ref_centre, centre = reference.mean(axis=0), points.mean(axis=0)
+    a, b = points - centre, reference - ref_centre
+    u, _, vt = np.linalg.svd(a.T @ b)
+    size = float(np.linalg.norm(a))
+    scale = float(np.linalg.norm(b)) / size if size > 0 else 1.0
+    return (a @ (u @ vt) * scale + ref_centre).astype(np.float32)
+
+
+def aligned_projection(
+    views: Mapping[str, np.ndarray], *, reference: str, seed: int = 42, **settings: Any
+) -> dict[str, np.ndarray]:
+    """One UMAP plane per set of ``views`` (the same rows in each), each turned onto ``reference``'s plane."""
+    if reference not in views:
+        raise ValueError(f"The reference {reference!r} is not one of the sets {sorted(views)}.")
+    n = {name: np.shape(X)[0] if np.ndim(X) == 2 else None for name, X in views.items()}
+    if len(set(n.values())) != 1:
+        raise ValueError(f"Every set must hold the same rows; got rows per set {n}.")
+    planes = {name: umap_plane(X, seed=seed, **settings) for name, X in views.items()}
+    return {name: plane if name == reference else procrustes_onto(planes[reference], plane)
+            for name, plane in planes.items()}

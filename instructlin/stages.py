@@ -18,7 +18,7 @@ import numpy as np
 from instructlin.cache import EmbeddingCache, embedding_key
 from instructlin.data import DataError, TextDataset, load_dataset, sample_per_class
 from instructlin.mapping import InstructionMap
-from instructlin.metrics import aspect_scores, cosine_summary, knn_accuracy, knn_overlap, ndcg_at_k
+from instructlin.metrics import cosine_summary, knn_accuracy, knn_overlap, labelling_scores, ndcg_at_k
 from instructlin.packs import Pack, pack_timings, read_pack
 from instructlin.protocols import TextEncoder
 from instructlin.report import gap_closed_shown, mean_sd, over_tightening
@@ -170,9 +170,8 @@ def evaluate(
     aspect, test, train = fitted.aspect, split.test, split.train
     instructed = embeddings.instructed[aspect]
     B, Y, mapped = embeddings.base[test], instructed[test], fitted.mapped_test
-    scores = {label: aspect_scores(B, mapped, Y, dataset.labels[label][test], aspect=label,
-                                   n_seeds=spec.n_kmeans_seeds)
-              for label in dataset.aspects}
+    scores = labelling_scores(B, mapped, Y, {label: dataset.labels[label][test] for label in dataset.aspects},
+                              n_seeds=spec.n_kmeans_seeds)
     views = {"base": B, "mapped": mapped, "instructed": Y}
     own = dataset.labels[aspect]
     return InstructionResult(

@@ -1,4 +1,4 @@
-"""Compare: base / mapped / instructed in one UMAP basis, explored point by point, then the clustering scores."""
+"""Compare: base / mapped / instructed in aligned UMAP planes, explored point by point, then the clustering scores."""
 
 from __future__ import annotations
 
@@ -35,15 +35,16 @@ points = explorer.Points(ids=[result.dataset.row_ids()[i] for i in test],
 scope = explorer.scoped((config, tuple(points.ids)))
 tag = scope["tag"]
 
-st.subheader(f"One shared UMAP basis · instruction `{aspect}`")
+st.subheader(f"Base, mapped and instructed in aligned UMAP planes · instruction `{aspect}`")
 teacher = page.teacher_name(config)
 st.markdown(f"**Teacher:** {plain(teacher)} · {len(points)} held-out texts of {state.dataset_label(config.data)}; "
             f"the map was fitted on the other {len(result.train_idx)} (split seed {config.seed}).")
-st.caption("UMAP is fitted once on the instructed test embeddings; base and mapped rows are placed in the "
-           "same plane, so positions are comparable across panels. Hover over a point: the same text lights "
-           "up in all three panels. Switch to select to box / lasso texts, or click one to list its neighbours.")
+st.caption("Each panel is its own UMAP of its own embeddings, so it shows that space's clusters; base and mapped "
+           "planes are only turned, flipped and scaled (Procrustes) onto the instructed one, so a text sits in "
+           "comparable places across panels. Hover over a point: the same text lights up in all three panels. "
+           "Switch to select to box / lasso texts, or click one to list its neighbours.")
 with page.guard("Projecting with UMAP"):
-    coords = cached.projection(spec)
+    coords = cached.projection(spec)[0]  # computed here: the stored planes are Home's
 if colour_by == "k-means cluster":
     k = len(np.unique(points.labels[aspect]))
     colour = [f"cluster {c}" for c in cached.clusters(spec, "instructed", k)]

@@ -198,7 +198,7 @@ def test_explorer_numbers_are_the_library_s(library, served):
     import pandas as pd
 
     from instructlin import explore
-    from instructlin.projection import shared_projection
+    from instructlin.projection import aligned_projection
 
     chosen, test, data = library.primary, library.test_idx, library.dataset  # the first instruction is shown
     ids = [data.row_ids()[i] for i in test]
@@ -247,11 +247,11 @@ def test_explorer_numbers_are_the_library_s(library, served):
         assert np.allclose([c for _, c in shown], sims, atol=5e-4)  # shown to 3 decimals
     assert any(m.value.startswith(f"**`{ids[clicked]}`**") for m in at.markdown)
 
-    # exports: every row named by corpus id, coordinates as the shared UMAP places them
+    # exports: every row named by corpus id, coordinates as the aligned UMAP planes place them
     coords_csv = pd.read_csv(io.BytesIO(downloaded(at, served, "cmp_dl_coords")), dtype={"id": str})
     assert list(coords_csv["id"]) == ids and list(coords_csv["location"]) == list(location)
-    instructed, base, mapped = shared_projection(views["instructed"], [views["base"], views["mapped"]], seed=42)
-    for space, xy in (("base", base), ("mapped", mapped), ("instructed", instructed)):
+    planes = aligned_projection(views, reference="instructed", seed=42)
+    for space, xy in planes.items():
         np.testing.assert_allclose(coords_csv[[f"{space}_x", f"{space}_y"]].to_numpy(), xy, atol=1e-3)
     selection_csv = pd.read_csv(io.BytesIO(downloaded(at, served, "cmp_dl_selection")), dtype={"id": str})
     assert list(selection_csv["id"]) == [ids[clicked]]

@@ -148,16 +148,62 @@ def _clock_home(page, url: str) -> tuple[float, float]:
     return time.monotonic() - start, silent
 
 
+#: The coordinates each UMAP trio drew, read from plotly's own figure in the page: {legend title (the labelling):
+#: [{"space": subplot title, "label": trace name, "rows": customdata, "x": [...], "y": [...]}, ...]}.
+DRAWN_PLANES = """() => {
+  const out = {};
+  document.querySelectorAll('.js-plotly-plot').forEach(gd => {
+    const full = gd._fullData || [];
+    if (!full.some(t => t.xaxis === 'x3')) { return; }
+    const titles = (gd.layout.annotations || []).map(a => a.text);
+    out[gd._fullLayout.legend.title.text] = full.map(t => ({
+      space: titles[t.xaxis === 'x' ? 0 : Number(t.xaxis.slice(1)) - 1], label: t.name,
+      rows: Array.from(t.customdata), x: Array.from(t.x), y: Array.from(t.y)}));
+  });
+  return out;
+}"""
+
+
+def check_drawn_planes(page) -> None:
+    """Each panel Home drew keeps its space's k-means V-measure (tests/test_projection.py's check and tolerance,
+    on the points as drawn in the page): base mixed where the base is, teacher clustered where the teacher is."""
+    import numpy as np
+
+    from instructlin.metrics import kmeans_v_measure
+    from instructlin.packs import DEMO_PACK_DIR
+    from instructlin.projection_store import demo_views
+    from tests.test_projection import V_TOLERANCE
+    from ui.home import HOME_INSTRUCTIONS
+
+    drawn = page.evaluate(DRAWN_PLANES)
+    assert sorted(drawn) == sorted(HOME_INSTRUCTIONS), sorted(drawn)
+    found = {}
+    for aspect, traces in drawn.items():
+        run = demo_views(DEMO_PACK_DIR, HOME_INSTRUCTIONS[aspect])
+        labels = run.labels[aspect]
+        for space, X in run.views.items():
+            xy, shown = np.full((len(labels), 2), np.nan), np.empty(len(labels), dtype=object)
+            for trace in (t for t in traces if t["space"] == space):
+                xy[trace["rows"]] = np.column_stack([trace["x"], trace["y"]])
+                shown[trace["rows"]] = trace["label"]
+            assert not np.isnan(xy).any() and list(shown) == list(labels), (aspect, space)
+            full, flat = kmeans_v_measure(X, labels).mean, kmeans_v_measure(xy, labels, normalize=False).mean
+            found[f"{aspect}/{space}"] = (round(flat, 3), round(full, 3))
+    print(f"V-measure (drawn plane, full embeddings): {found}")
+    assert all(abs(flat - full) < V_TOLERANCE for flat, full in found.values()), found
+
+
 def test_home_demo_on_the_pack_is_fast(server, browser_page):
     """Cold (the server's first session) and warm, clocked; never a silent wait over 2 s; Home first in the
     navigation, the other pages at their old paths, and no Deploy button."""
     page = browser_page
     # Cold means a fresh server process. UMAP's compiled code lives in numba's disk cache (like .pyc files),
     # filled once per environment by any earlier use; fill it here so a fresh virtualenv measures the same.
-    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.projection import shared_projection; "
-                    "x = np.random.default_rng(0).normal(size=(40, 8)); shared_projection(x, [x])"],
+    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.projection import umap_plane; "
+                    "umap_plane(np.random.default_rng(0).normal(size=(40, 8)), seed=0)"],
                    cwd=ROOT, check=True, timeout=300)
     cold, silent_cold = _clock_home(page, f"{server}/{QUERY}")
+    check_drawn_planes(page)
     page.wait_for_timeout(1500)
     screenshot(page, shots() / "Home.png")
     warm, silent_warm = _clock_home(page, f"{server}/{QUERY}")

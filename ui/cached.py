@@ -20,7 +20,8 @@ from instructlin.instruction_matrix import InstructionMatrix
 from instructlin.instruction_matrix import instruction_matrix as measure_instructions
 from instructlin.metrics import kmeans_labels
 from instructlin.packs import Pack
-from instructlin.projection import shared_projection
+from instructlin.projection import aligned_projection
+from instructlin.projection_store import STORE_COMMAND, projection_inputs, stored_projection
 from instructlin.protocols import TextEncoder
 from instructlin.report import amortised_inputs
 from instructlin.specs import (
@@ -166,13 +167,21 @@ def test_vectors(spec: EvaluationSpec) -> dict[str, np.ndarray]:
             "instructed": chosen.instructed[test]}
 
 
-@st.cache_data(show_spinner="Fitting one UMAP on the instructed test embeddings...", max_entries=16)
-def projection(spec: EvaluationSpec) -> dict[str, np.ndarray]:
-    """Base, mapped and instructed test rows in ONE 2-D basis (fitted on instructed, others placed)."""
+@st.cache_data(show_spinner="Projecting base, mapped and instructed with UMAP, one plane each...", max_entries=16)
+def projection(spec: EvaluationSpec) -> tuple[dict[str, np.ndarray], str]:
+    """Base, mapped and instructed test rows, each in its own UMAP plane turned onto the instructed one, and
+    where they come from: the pack's stored planes when made from exactly this map and split, else live."""
     views = test_vectors(spec)
-    instructed, base, mapped = shared_projection(views["instructed"], [views["base"], views["mapped"]],
-                                                 seed=spec.map.seed)
-    return {"base": base, "mapped": mapped, "instructed": instructed}
+    source = spec.map.embeddings.encoder
+    if isinstance(source, PackSpec):
+        found, chosen = pack(source), evaluation(spec)
+        key = projection_inputs(found, chosen.instruction, test_rows=split(spec.map.split).test,
+                             map_description=chosen.map.describe(), seed=spec.map.seed)
+        stored = stored_projection(found, key, chosen.mapped_test)
+        if stored is not None and set(stored) == set(views):
+            return stored, (f"precomputed by `{STORE_COMMAND}` from this map on this split (checked against the "
+                            "pack's checksums and the map's output)")
+    return aligned_projection(views, reference="instructed", seed=spec.map.seed), "computed here"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -167,7 +167,7 @@ def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix
         stand_in_row(result.stand_in, teacher=pack.name,
                      split=f"the {n_test} test texts of the first split (seed {config.seed}), as in the pictures")
     with page.guard("Projecting with UMAP"):
-        coords = cached.projection(spec)
+        coords, origin = cached.projection(spec)
     data = cached.dataset(config.data_spec())
     texts = [data.texts[i] for i in split.test]
     ids = data.row_ids()
@@ -177,9 +177,10 @@ def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix
     trio.update_layout(height=380)
     left, right = st.columns([3, 2])
     left.plotly_chart(trio, key=f"home_umap:{aspect}", config={"displayModeBar": False})
-    left.caption(f"The {n_test} test texts in one UMAP plane, fitted on the teacher's embeddings (right) and "
-                 f"coloured by {aspect}: base (left), mapped (middle) and teacher (right) can be compared point "
-                 "by point.")
+    left.caption(f"The {n_test} test texts coloured by {aspect}, each panel its own UMAP of its own embeddings: "
+                 "base (left: no instruction), mapped (middle: the map's output) and teacher (right: instructed). "
+                 "Base and mapped planes are only turned, flipped and scaled onto the teacher's, so each shows its "
+                 f"own clusters and a text sits in comparable places across panels. Planes {origin}.")
     right.plotly_chart(figures.vmeasure_bars({label: s.to_dict() for label, s in result.scores.items()}),
                        key=f"home_bars:{aspect}", config={"displayModeBar": False})
     right.caption(f"V-measure of the same {n_test} texts (first split, seed {config.seed}) against each labelling "

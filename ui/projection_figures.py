@@ -23,7 +23,7 @@ def umap_panels(
     palette: Sequence[str] = PALETTE,
     symbol: str = "circle",
 ) -> go.Figure:
-    """Base / mapped / instructed side by side in one shared basis; ``customdata`` is the row's position
+    """Base / mapped / instructed side by side (planes aligned point by point); ``customdata`` is the row's position
     (the page maps it to its corpus id), ``hover`` its short hover text (which names the corpus id), and
     ``selected`` rows are highlighted in all three panels. Pass ``plot_style.CLUSTER_PALETTE`` (and a symbol)
     when colouring by k-means cluster."""

@@ -1,0 +1,78 @@
+"""A fresh install's first launch in headless Chromium: from ``streamlit run app.py`` to the full Home, clocked.
+
+Needs what tests/test_browser.py needs (playwright, a system Chromium); its fixtures and helpers come from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.test_browser import ARGS, CHROMIUM, DRAWN_PLANES, HOME_DONE, QUERY, ROOT, free_port, shots, sync_api
+
+#: A fresh install's first launch (empty numba and embedding caches), from process start to the full Home.
+FIRST_LAUNCH_S = float(os.environ.get("INSTRUCTLIN_FIRST_LAUNCH_S", "20"))
+
+
+@pytest.fixture(scope="module")
+def launch_page(tmp_path_factory):
+    """A Chromium page of its own (a fresh profile: nothing of the app cached in the browser either)."""
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-launch")), executable_path=str(CHROMIUM), headless=True,
+            args=ARGS, viewport={"width": 1400, "height": 1000})
+        yield context.pages[0] if context.pages else context.new_page()
+        context.close()
+
+
+@pytest.mark.parametrize("caches", ["empty", "filled"])
+def test_first_launch_shows_home_fast(tmp_path, launch_page, caches):
+    """``streamlit run app.py`` on a fresh install (an empty numba cache: nothing compiled yet, and an empty
+    embedding cache), and with the caches an earlier run left: Home's full demo, both UMAP trios drawn and
+    "What a new instruction costs", within FIRST_LAUNCH_S of the process starting. The seconds go to the
+    output and to first-launch-CACHES.json beside the screenshots."""
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if caches == "empty":
+        env.update(INSTRUCTLIN_CACHE=str(tmp_path / "instructlin-cache"), NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "streamlit.log").open("w") as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() - start > 120:
+                    pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
+                time.sleep(0.1)
+        ready = time.monotonic() - start
+        page = launch_page
+        page.goto(f"{url}/{QUERY}", wait_until="domcontentloaded")
+        page.wait_for_function(f"() => ({HOME_DONE})() && Object.keys(({DRAWN_PLANES})()).length == 2",
+                               timeout=300_000, polling=100)
+        seconds = time.monotonic() - start
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    record = {"first_launch_s": round(seconds, 2), "server_ready_s": round(ready, 2), "cpus": os.cpu_count(),
+              "load_1min": round(os.getloadavg()[0], 2)}
+    (shots() / f"first-launch-{caches}.json").write_text(json.dumps(record), encoding="utf-8")
+    print(f"First launch, {caches} caches: {record}")
+    assert "precomputed by" in page.locator("body").inner_text()  # the planes say where they come from
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert seconds < FIRST_LAUNCH_S, record
