@@ -71,3 +71,20 @@ def test_aspect_scores_record_has_retention_and_gap():
     record = scores.to_dict()
     assert record["instructed"]["mean"] > 0.99 and record["base"]["mean"] < 0.3
     assert record["retention"] == pytest.approx(1.0) and record["gap_closed"] == pytest.approx(1.0)
+
+
+def test_v_measure_equals_scikit_learns_on_random_and_edge_labellings():
+    from sklearn.metrics import v_measure_score
+
+    from instructlin.metrics import v_measure
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(2, 200))
+        truth = rng.integers(0, int(rng.integers(1, 8)), n)
+        found = truth.copy() if trial % 4 == 0 else rng.integers(0, int(rng.integers(1, 8)), n)
+        assert v_measure(truth, found) == pytest.approx(v_measure_score(truth, found), abs=1e-12)
+    words = np.array(["a", "b", "a", "c"])  # string labels, as the datasets give them
+    assert v_measure(words, np.array([1, 0, 1, 2])) == pytest.approx(1.0)
+    for one, other in ((np.zeros(5), np.zeros(5)), (np.zeros(5), np.arange(5)), (np.arange(5), np.zeros(5))):
+        assert v_measure(one, other) == v_measure_score(one, other)
