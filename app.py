@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.navigation import FAVICON, navigation_only, pages, run
+from ui.navigation import FAVICON, pages, run
 
-navigation_only()
 st.set_page_config(page_icon=FAVICON)
 run(st.navigation(pages()))

@@ -60,16 +60,16 @@ def declared_map(dims: tuple[int, int]) -> bytes:
 BOMB_CASES = [
     Case("a 0.3 MB Parquet of 100,000 x 2,048 zeros", "app Your vectors page, upload",
          "refused before decoding: the error gives rows x dimensions and the 25,000,000-number budget",
-         {"page": "pages/6_Vectors.py", "says": ["204,800,000 numbers", "25,000,000"]}),
+         {"page": "app_pages/6_Vectors.py", "says": ["204,800,000 numbers", "25,000,000"]}),
     Case("a 0.2 MB Parquet table of 2,000,000 rows of one repeated text", "app Data page, upload",
          "refused before decoding (the preview too): the error gives the rows and the 100,000-row budget",
-         {"page": "pages/1_Data.py", "says": ["2,000,000 rows", "100,000"]}),
+         {"page": "app_pages/1_Data.py", "says": ["2,000,000 rows", "100,000"]}),
     Case("two valid 25 MB .npy files of 100,000 x 64 (every row instructed)", "app Your vectors page, upload",
          "fitted and scored within the budget: CV on at most 2,000 pairs, the solve in row blocks; no error",
-         {"page": "pages/6_Vectors.py", "says": []}),
+         {"page": "app_pages/6_Vectors.py", "says": []}),
     Case("a map .zip declaring 16384 x 16384 on a 384-d encoder", "app Train page, map upload",
          "refused before the weights are read: the error names both dimensions",
-         {"page": "pages/3_Train.py", "says": ["16384 -> 16384", "384 -> 384"]}),
+         {"page": "app_pages/3_Train.py", "says": ["16384 -> 16384", "384 -> 384"]}),
 ]
 
 CHILD = textwrap.dedent("""
@@ -155,7 +155,7 @@ def test_a_bad_address_bar_value_falls_back_with_a_warning(case):
         torch = pytest.importorskip("torch")
         if torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Data.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "1_Data.py"), default_timeout=120)
     at.query_params[case.data["key"]] = case.data["value"]
     at.run()
     assert not at.exception, [e.value for e in at.exception]

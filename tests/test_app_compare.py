@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 
-PAGE = "pages/4_Compare.py"
+PAGE = "app_pages/4_Compare.py"
 SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 8}
 
 
@@ -285,7 +285,7 @@ def test_train_page_npy_download_comes_with_its_ids(library, served):
 
     import numpy as np
 
-    at = AppTest.from_file(str(ROOT / "pages/3_Train.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "app_pages/3_Train.py"), default_timeout=180)
     for key, value in {**SMALL, "method": "auto"}.items():
         at.session_state[key] = value
     at.run()

@@ -18,7 +18,8 @@ from tests.rendered import shown  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 TEACHER = "EmbeddingGemma-300m, precomputed"
-PAGES = ["pages/1_Data.py", "pages/2_Embeddings.py", "pages/3_Train.py", "pages/4_Compare.py", "pages/5_Timing.py"]
+PAGES = ["app_pages/1_Data.py", "app_pages/2_Embeddings.py", "app_pages/3_Train.py", "app_pages/4_Compare.py",
+         "app_pages/5_Timing.py"]
 
 if not (DEMO_PACK_DIR / MANIFEST).exists():
     pytest.skip("no embedding pack in data/teacher", allow_module_level=True)
@@ -71,7 +72,7 @@ def test_train_on_the_pack_maps_closer_to_the_teacher_than_no_map():
     expected = run_experiment(ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), measure_timing=False,
                                                n_kmeans_seeds=2)).instruction("location").stand_in
     assert expected.cosine_mapped > expected.cosine_base + 0.1 and expected.recall10_mapped > expected.recall10_base
-    at = app("pages/3_Train.py")
+    at = app("app_pages/3_Train.py")
     at.selectbox(key="train_aspect").set_value("location").run()
     assert_ok(at)
     cosine, recall = metric(at, "Cosine to the teacher"), metric(at, "Teacher's neighbours kept")
@@ -92,14 +93,14 @@ def test_red_only_beyond_the_noise_threshold():
 
 
 def test_the_pack_instructions_are_the_manifests_for_each_labelling():
-    at = app("pages/2_Embeddings.py")
+    at = app("app_pages/2_Embeddings.py")
     location = at.selectbox(key="w:pack:location")
     assert location.options == ["Identify the location where the given news article happened",
                                 "Where did the news happen?", "Which country is this article about?"]
     location.set_value("Where did the news happen?").run()
     assert_ok(at)
     assert at.session_state["pack_instructions"]["location"] == "Where did the news happen?"
-    at.switch_page("pages/3_Train.py").run()
+    at.switch_page("app_pages/3_Train.py").run()
     assert_ok(at)
     assert "location: Where did the news happen?" in at.selectbox(key="train_aspect").options
 
@@ -109,27 +110,27 @@ def test_the_pack_starts_from_homes_instructions():
     from ui.pack_source import PACK_INSTRUCTIONS
 
     assert PACK_INSTRUCTIONS == HOME_INSTRUCTIONS  # a class moving from Home to Train sees the same teacher run
-    at = app("pages/3_Train.py")
+    at = app("app_pages/3_Train.py")
     assert at.selectbox(key="train_aspect").options == ["topic: Summarize the article in one sentence",
                                                         "location: Identify the location where the given news "
                                                         "article happened"]
 
 
 def test_the_source_choice_survives_a_page_switch_both_ways():
-    at = app("pages/1_Data.py", encoder="minilm", n_per_class=4)
+    at = app("app_pages/1_Data.py", encoder="minilm", n_per_class=4)
     at.radio(key="w:embeddings").set_value("encoder").run()
     assert at.session_state["embeddings"] == "encoder"
-    at.switch_page("pages/3_Train.py").run()
+    at.switch_page("app_pages/3_Train.py").run()
     assert at.radio(key="w:embeddings").value == "encoder"
     assert "encoder `minilm`, live" in everything(at) and TEACHER not in everything(at)
     at.radio(key="w:embeddings").set_value("pack").run()
-    at.switch_page("pages/1_Data.py").run()
+    at.switch_page("app_pages/1_Data.py").run()
     assert_ok(at)
     assert at.radio(key="w:embeddings").value == "pack" and TEACHER in everything(at)
 
 
 def test_a_bad_address_bar_source_falls_back_to_the_pack():
-    at = AppTest.from_file(str(ROOT / "pages/1_Data.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages/1_Data.py"), default_timeout=120)
     at.query_params["embeddings"] = "somewhere"
     at.run()
     assert not at.exception
@@ -139,12 +140,12 @@ def test_a_bad_address_bar_source_falls_back_to_the_pack():
 
 def test_without_a_readable_pack_the_pages_run_the_live_encoder(tmp_path, monkeypatch):
     monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "absent"))
-    at = app("pages/1_Data.py")
+    at = app("app_pages/1_Data.py")
     assert_ok(at)
     assert at.session_state["embeddings"] == "encoder" and not [r for r in at.radio if r.key == "w:embeddings"]
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / MANIFEST).write_text("{not json", encoding="utf-8")
     monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path / "broken"))
-    at = app("pages/1_Data.py")
+    at = app("app_pages/1_Data.py")
     assert not at.exception and at.session_state["embeddings"] == "encoder"
     assert any("teacher pack cannot be read" in shown(w) and "not valid JSON" in shown(w) for w in at.sidebar.warning)

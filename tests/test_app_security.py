@@ -91,7 +91,7 @@ def test_folder_source_never_lists_outside_the_roots(case, tree, tmp_path, monke
         monkeypatch.setenv("INSTRUCTLIN_DATA_ROOTS", str(tmp_path / data["roots"]))
     if "link" in data:
         (tmp_path / data["link"][0]).symlink_to(tmp_path / data["link"][1], target_is_directory=True)
-    at = app("pages/1_Data.py")
+    at = app("app_pages/1_Data.py")
     at.radio(key="w:source").set_value(FOLDER_SOURCE).run()
     boxes = [t for t in at.text_input if t.key == "w:folder"]
     if data["roots"] is None:
@@ -108,7 +108,7 @@ def test_folder_source_never_lists_outside_the_roots(case, tree, tmp_path, monke
 
 def test_folder_source_reads_a_corpus_inside_the_roots(tree, monkeypatch):
     monkeypatch.setenv("INSTRUCTLIN_DATA_ROOTS", os.pathsep.join([str(tree["allowed"]), "/no/such/root"]))
-    at = app("pages/1_Data.py")
+    at = app("app_pages/1_Data.py")
     at.radio(key="w:source").set_value(FOLDER_SOURCE).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "8 texts" in at.success[0].value  # 4 per class of 2, from allowed/mine.csv
@@ -130,7 +130,7 @@ def test_folder_listing_is_bounded_and_stays_inside(case, tree, monkeypatch):
         (allowed / case.data["link"]).symlink_to(tree["secret"])
     for i in range(case.data.get("n_files", 0)):
         (allowed / f"t{i:03d}.csv").write_text("text,cluster\na,b\n", encoding="utf-8")
-    at = app("pages/1_Data.py")
+    at = app("app_pages/1_Data.py")
     at.radio(key="w:source").set_value(FOLDER_SOURCE).run()
     at.text_input(key="w:folder").set_value(str(allowed)).run()
     assert not at.exception
@@ -159,7 +159,7 @@ def test_session_data_spec_outside_the_roots_is_refused(case, tree, tmp_path, mo
     if case.data["spec"] == "upload_parent":
         table(tmp_path, "0123456789abcdef0123.csv", label="secretcol")
         spec = tmp_path / "uploads" / ".." / "0123456789abcdef0123.csv"
-    at = app("pages/2_Embeddings.py", data=str(spec), text_column="text", label_columns=("secretcol",))
+    at = app("app_pages/2_Embeddings.py", data=str(spec), text_column="text", label_columns=("secretcol",))
     assert not at.exception
     assert at.session_state["data"] == "demo"
     assert any("refused" in w.value.lower() for w in at.warning)
@@ -195,7 +195,7 @@ def test_url_encoder_needs_the_operators_consent(case, tmp_path, monkeypatch):
     for key, value in case.data["env"].items():
         monkeypatch.setenv(key, str(tmp_path / value) if key.endswith("ROOTS") else value)
     wanted = str(folder) if case.data["encoder"] == "folder" else case.data["encoder"]
-    at = AppTest.from_file(str(ROOT / "pages/1_Data.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages/1_Data.py"), default_timeout=120)
     at.query_params["encoder"] = wanted
     at.run()
     assert not at.exception
@@ -221,7 +221,7 @@ BOX_ENCODER_CASES = [
 def test_encoder_box_needs_the_operators_consent(case, tmp_path, monkeypatch):
     for key, value in case.data["env"].items():
         monkeypatch.setenv(key, value)
-    at = app("pages/2_Embeddings.py")
+    at = app("app_pages/2_Embeddings.py")
     choice = at.selectbox(key="w:encoder_choice")
     choice.set_value(choice.options[-1]).run()
     boxes = [t for t in at.text_input if "folder" in t.label.lower()]

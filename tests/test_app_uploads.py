@@ -60,7 +60,7 @@ MAP_CASES = [
 
 @pytest.mark.parametrize("case", params(MAP_CASES))
 def test_map_upload_checks_sizes_before_reading(case, tmp_path):
-    at = app("pages/3_Train.py")
+    at = app("app_pages/3_Train.py")
     archive = map_zip(tmp_path, **case.data["zip"])
     at.file_uploader(key="map_upload").upload("map.zip", archive, "application/zip").run()
     assert not at.exception
@@ -73,15 +73,15 @@ def test_map_upload_checks_sizes_before_reading(case, tmp_path):
 PLAIN = "the error shows the name as plain text (no link)"
 NAME_CASES = [
     Case(f"an empty upload named `{LINK_NAME}.csv`", "app Data page, upload", PLAIN,
-         {"script": "pages/1_Data.py", "kind": "empty"}),
+         {"script": "app_pages/1_Data.py", "kind": "empty"}),
     Case(f"a corpus upload named `{LINK_NAME}.csv`", "app Data page, upload",
          "the success message, caption and sidebar show the name as plain text (no link)",
-         {"script": "pages/1_Data.py", "kind": "table"}),
+         {"script": "app_pages/1_Data.py", "kind": "table"}),
     Case(f"a corpus upload with a column named `{LINK_NAME}` and no text column", "app Data page, upload",
          "no text column is guessed: the warning that asks for one lists the columns as plain text (no link)",
-         {"script": "pages/1_Data.py", "kind": "columns"}),
+         {"script": "app_pages/1_Data.py", "kind": "columns"}),
     Case(f"a broken map upload named `{LINK_NAME}.zip`", "app Train page, map upload", PLAIN,
-         {"script": "pages/3_Train.py", "kind": "map"}),
+         {"script": "app_pages/3_Train.py", "kind": "map"}),
 ]
 
 
@@ -128,7 +128,7 @@ def test_uploads_stay_under_the_cap(case, tmp_path, monkeypatch):
     folder = tmp_path / "uploads"
     monkeypatch.setattr(state, "UPLOAD_DIR", folder)
     monkeypatch.setenv("INSTRUCTLIN_UPLOAD_CAP_MB", case.data["cap_mb"])
-    at = app("pages/1_Data.py")
+    at = app("app_pages/1_Data.py")
     at.radio(key="w:source").set_value("Upload a file").run()
     for i in range(case.data["n"]):
         pad = "x" * (case.data["kb"] * 1024 // 12)
@@ -169,7 +169,7 @@ def data_page(tmp_path, monkeypatch):
     from ui import state
 
     monkeypatch.setattr(state, "UPLOAD_DIR", tmp_path / "uploads")
-    at = app("pages/1_Data.py", n_per_class=0)
+    at = app("app_pages/1_Data.py", n_per_class=0)
     return at.radio(key="w:source").set_value("Upload a file").run()
 
 
@@ -224,10 +224,10 @@ def test_seed_and_data_label_follow_each_upload(case, data_page):
     assert "broken.csv" in shown(at.error[0])
     assert "second.csv" in header(at) and at.session_state["seed"] == 42
     kept = {k: at.session_state[k] for k in ("data", "text_column", "label_columns", "upload_names", "seed")}
-    train = app("pages/3_Train.py", **kept)  # the Train page of the same session
+    train = app("app_pages/3_Train.py", **kept)  # the Train page of the same session
     assert not train.exception
     assert "second.csv" in header(train) and train.number_input(key="w:seed").value == 42
-    back = app("pages/1_Data.py", **kept)  # back on Data: the upload in use is shown, nothing asked again
+    back = app("app_pages/1_Data.py", **kept)  # back on Data: the upload in use is shown, nothing asked again
     assert not back.exception and not back.warning and not back.error
     assert "second.csv" in shown(back.success[0]) and back.session_state["text_column"] == "text"
 
@@ -281,7 +281,7 @@ def test_your_vectors_fit_score_and_export_without_an_encoder(byo, monkeypatch):
 
     monkeypatch.setattr(encoders, "load_encoder", no_encoder)
     monkeypatch.setattr(stages, "open_encoder", no_encoder)
-    at = app("pages/6_Vectors.py")
+    at = app("app_pages/6_Vectors.py")
     assert not at.exception and "Upload the base" in at.info[0].value
     for key, (name, body) in byo["files"].items():
         put(at, f"v:{key}", name, body)
@@ -306,7 +306,7 @@ def test_your_vectors_fit_score_and_export_without_an_encoder(byo, monkeypatch):
 
 
 def test_your_vectors_with_some_rows_instructed_maps_the_rest(byo):
-    at = app("pages/6_Vectors.py")
+    at = app("app_pages/6_Vectors.py")
     name, body = byo["files"]["base"]
     put(at, "v:base", name, body)
     rows = byo["order"][:72]
@@ -320,7 +320,7 @@ def test_your_vectors_with_some_rows_instructed_maps_the_rest(byo):
 
 
 def test_your_vectors_bad_upload_names_the_users_file(byo):
-    at = app("pages/6_Vectors.py")
+    at = app("app_pages/6_Vectors.py")
     put(at, "v:base", *byo["files"]["base"])
     half = io.BytesIO()
     np.save(half, byo["location"][:, :384])
@@ -336,7 +336,7 @@ def test_the_shipped_example_says_when_the_teacher_does_not_follow(monkeypatch):
     """EmbeddingGemma makes topic clustering worse on the demo corpus: the page says so, on the pack's numbers."""
     if not (PACK / "topic.npy").is_file():
         pytest.skip("the teacher pack data/teacher is not in this checkout")
-    at = app("pages/6_Vectors.py")
+    at = app("app_pages/6_Vectors.py")
     at.radio(key="v:source").set_value(at.radio(key="v:source").options[1]).run()
     at.selectbox(key="v:example").set_value("topic.npy").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -349,7 +349,7 @@ def test_the_shipped_example_says_when_the_teacher_does_not_follow(monkeypatch):
 @pytest.mark.parametrize(("example", "labelling"), [("country.npy", "location"), ("sentiment.npy", None)])
 def test_shipped_examples_are_scored_against_the_labelling_their_manifest_names(example, labelling):
     """Not the file name: 'country' is a location question; the demo has no sentiment labels at all."""
-    at = app("pages/6_Vectors.py")
+    at = app("app_pages/6_Vectors.py")
     at.radio(key="v:source").set_value(at.radio(key="v:source").options[1]).run()
     at.selectbox(key="v:example").set_value(example).run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -125,9 +125,14 @@ HOME_WARM_S = float(os.environ.get("INSTRUCTLIN_HOME_WARM_S", "10"))
 WAITING = ("() => !!document.querySelector('[data-testid=\"stSpinner\"], [data-testid=\"stStatusWidget\"], "
            "[data-testid=\"stProgress\"], [data-testid=\"stSkeleton\"]') "
            "|| document.body.innerText.includes('Loading instructlin')")
-HOME_DONE = ("() => document.body.innerText.includes('A new instruction with instructlin') "
+HOME_DONE = ("() => document.body.innerText.includes('New instruction (instructlin)') "
              "&& document.querySelectorAll('.js-plotly-plot').length >= 5 "
              "&& !document.querySelector('[data-testid=\"stSpinner\"]')")
+
+
+#: Every sidebar entry seen while Home loaded: a ``pages/`` folder would show its own list first.
+NAV_SEEN: set[str] = set()
+NAV_TITLES = {"Home", "Data", "Embeddings", "Train", "Compare", "Timing", "Your vectors"}
 
 
 def _clock_home(page, url: str) -> tuple[float, float]:
@@ -140,6 +145,7 @@ def _clock_home(page, url: str) -> tuple[float, float]:
         if time.monotonic() - start > 300:
             pytest.fail("Home showed no full demo result within 300 s")
         text = page.evaluate("() => document.body.innerText")
+        NAV_SEEN.update(page.locator('[data-testid="stSidebarNav"] a').all_inner_texts())
         now = time.monotonic()
         if text != last_text or page.evaluate(WAITING):
             last_text, last_change = text, now
@@ -219,6 +225,7 @@ def test_home_demo_on_the_pack_is_fast(server, browser_page):
     hrefs = [links.nth(i).get_attribute("href").rstrip("/").rsplit("/", 1)[-1] for i in range(1, 6)]
     assert hrefs == ["Data", "Embeddings", "Train", "Compare", "Timing"], hrefs
     assert page.get_by_text("Deploy", exact=True).count() == 0
+    assert {name.strip().split("\n")[-1] for name in NAV_SEEN} <= NAV_TITLES, NAV_SEEN  # never another list
     assert max(silent_cold, silent_warm) < 2.0, timings
     assert cold < HOME_COLD_S and warm < HOME_WARM_S, timings
 

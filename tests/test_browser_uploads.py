@@ -19,7 +19,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 PACK = Path(__file__).resolve().parents[1] / "data" / "teacher"
-VECTORS_PATH = "Vectors"  # pages/6_Vectors.py
+VECTORS_PATH = "Vectors"  # app_pages/6_Vectors.py
 HASHED = re.compile(r"[0-9a-f]{20}")
 TOPICS = ("sports", "business", "science")
 

@@ -106,7 +106,7 @@ def test_cli_and_app_choices_come_from_the_library():
     assert set(METHOD_LABELS) == set(METHOD_CHOICES)  # the app's widget labels every method, in its own order
     assert DEVICE_CHOICES == tuple(d.value for d in Device)
     assert FILE_TYPES == tuple(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
-    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "pages").glob("*.py"))
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "app_pages").glob("*.py"))
     assert '"csv", "parquet"' not in pages and '"auto", "cpu", "cuda"' not in pages  # no copies in the app
 
 
@@ -130,7 +130,7 @@ def test_the_hub_is_probed_only_after_the_local_cache_misses(monkeypatch):
 
 
 def test_no_module_is_over_300_lines_and_the_architecture_doc_names_every_stage():
-    for folder in ("instructlin", "ui", "pages"):
+    for folder in ("instructlin", "ui", "app_pages"):
         for path in (ROOT / folder).glob("*.py"):
             n = len(path.read_text(encoding="utf-8").splitlines())
             assert n <= 300, f"{path.relative_to(ROOT)} has {n} lines; split it by concept"

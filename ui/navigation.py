@@ -1,7 +1,8 @@
 """The app's pages, listed once: Home first, then the steps in the order a user takes them.
 
 ``app.py`` hands :func:`pages` to ``st.navigation``. To add a page, add one line to ``STEPS`` (its URL path
-is the part after the server's address, e.g. ``/Data``).
+is the part after the server's address, e.g. ``/Data``). The page scripts live in ``app_pages/``, not
+``pages/``: Streamlit lists a ``pages/`` folder by itself until ``st.navigation`` has run.
 """
 
 from __future__ import annotations
@@ -27,29 +28,13 @@ class Step(NamedTuple):
 
 
 STEPS: list[Step] = [
-    Step("pages/1_Data.py", "Data", ":material/table_view:", "Data"),
-    Step("pages/2_Embeddings.py", "Embeddings", ":material/scatter_plot:", "Embeddings"),
-    Step("pages/3_Train.py", "Train", ":material/model_training:", "Train"),
-    Step("pages/4_Compare.py", "Compare", ":material/compare:", "Compare"),
-    Step("pages/5_Timing.py", "Timing", ":material/timer:", "Timing"),
-    Step("pages/6_Vectors.py", "Your vectors", ":material/upload_file:", "Vectors"),
+    Step("app_pages/1_Data.py", "Data", ":material/table_view:", "Data"),
+    Step("app_pages/2_Embeddings.py", "Embeddings", ":material/scatter_plot:", "Embeddings"),
+    Step("app_pages/3_Train.py", "Train", ":material/model_training:", "Train"),
+    Step("app_pages/4_Compare.py", "Compare", ":material/compare:", "Compare"),
+    Step("app_pages/5_Timing.py", "Timing", ":material/timer:", "Timing"),
+    Step("app_pages/6_Vectors.py", "Your vectors", ":material/upload_file:", "Vectors"),
 ]
-
-
-def navigation_only() -> None:
-    """Make ``st.navigation`` the only page list, also when a fresh server's first visitor opens a step's URL.
-
-    Streamlit serves a process's first request the old way when a ``pages/`` folder sits beside ``app.py``
-    (the folder's files, an "app" entry first) and only switches once ``st.navigation`` has run. Here the
-    switch happens at once, and the page is drawn again through ``app.py``; later requests never need it.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # another Streamlit layout: nothing to switch
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 #: The "Loading" line of this script run (each session's script runs on its own thread).

@@ -17,7 +17,7 @@ from instructlin.packs import Pack
 from instructlin.protocols import TextEncoder
 from instructlin.specs import PackSpec
 from ui import cached, state
-from ui.navigation import FAVICON, loaded, navigation_only
+from ui.navigation import FAVICON, loaded
 from ui.pack_source import EMBEDDINGS_FROM, pack_folder, pack_present
 from ui.text import plain
 
@@ -71,7 +71,6 @@ def setup(title: str, *, live: bool = True) -> ExperimentConfig:
     """Page config, title, and the current choices with the device they run on (sidebar + caption).
 
     ``live=False`` (Home, on a pack) skips the device: nothing runs an encoder there, so torch is not imported."""
-    navigation_only()  # a step opened first in a fresh server is redrawn through app.py's navigation
     st.set_page_config(page_title=f"instructlin · {title}", page_icon=FAVICON, layout="wide")
     state.init()
     st.title(title)
