@@ -101,7 +101,7 @@ def test_device_auto_prefers_cuda_then_mps_then_cpu_and_refuses_missing_cuda(mon
 
 def test_qwen3_offline_fails_fast_and_auto_falls_back(offline_hub):
     start = time.perf_counter()
-    with pytest.raises(EncoderUnavailableError, match="Qwen/Qwen3-Embedding-0.6B.*--encoder minilm"):
+    with pytest.raises(EncoderUnavailableError, match="Qwen/Qwen3-Embedding-0.6B.*the offline default encoder, minilm"):
         load_encoder("qwen3", device="cpu")
     assert time.perf_counter() - start < 10
     assert offline_hub.downloads == [] and offline_hub.probes, "the hub probe was not what said no"
