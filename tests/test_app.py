@@ -134,7 +134,7 @@ def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemm
     assert_ok(at)
     assert not any("not instruction-tuned" in w.value for w in at.warning)  # no encoder on Home
     shown = home_metrics(at)
-    labels = ["V-measure, base", "V-measure, mapped", "V-measure, instructed", "Retention", "Gap closed",
+    labels = ["V base", "V mapped", "V instructed", "Retention", "Gap closed",
               "Cosine to the teacher", "Teacher's neighbours kept", "Teacher share, mixed index"]
     for block, aspect in enumerate(("location", "topic")):  # the strong effect first
         result = gemma_demo[aspect]
@@ -146,8 +146,7 @@ def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemm
         assert got["Teacher share, mixed index"] == f"{si.mixed_share:.2f}"
         splits = result.primary.splits  # the headline is the mean over 5 splits, its sd under each number
         captions = " ".join(c.value for c in at.caption)
-        for label, key in (("V-measure, base", "v_base"), ("V-measure, mapped", "v_mapped"),
-                           ("V-measure, instructed", "v_instructed")):
+        for label, key in (("V base", "v_base"), ("V mapped", "v_mapped"), ("V instructed", "v_instructed")):
             assert_shows(got[label], splits[key]["mean"], 3)
             assert f"**± {splits[key]['sd']:.3f}** (sd over splits)" in captions
         assert got["Retention"] == f"{splits['retention']['mean']:.1%}"

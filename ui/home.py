@@ -50,11 +50,11 @@ def demo_config(aspect: str, instruction: str) -> ExperimentConfig:
 def metric_sentences(aspect: str, n_test: int, teacher: str) -> dict[str, str]:
     """One sentence per number shown, in the order shown."""
     return {
-        "V-measure, base": f"k-means on the base embeddings (no instruction) against the {aspect} labels: "
+        "V base": f"V-measure of k-means on the base embeddings (no instruction) against the {aspect} labels: "
                            "0 means unrelated, 1 means exactly the labels.",
-        "V-measure, mapped": f"The same after the map: what instructlin gives the {n_test} texts the teacher "
+        "V mapped": f"The same after the map: what instructlin gives the {n_test} texts the teacher "
                              "never saw.",
-        "V-measure, instructed": f"The same for the teacher, {teacher}, given the instruction: the target.",
+        "V instructed": f"The same for the teacher, {teacher}, given the instruction: the target.",
         "Retention": "V mapped / V instructed: how much of the teacher's clustering the map keeps. Above "
                      f"{OVER_TIGHT_RETENTION:.0%} is over-tightening, not a better map.",
         "Gap closed": "(V mapped − V base) / (V instructed − V base): how much of the instruction's effect the "
