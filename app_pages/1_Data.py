@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from instructlin.budgets import check_table_size
-from instructlin.data import DataError, read_table
-from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB
+from instructlin.cli.options import FILE_TYPES, MAX_UPLOAD_MB
+from instructlin.errors import DataError
+from instructlin.io.budgets import check_table_size
+from instructlin.sources.datasets import read_table
 from ui import access, cached, figures, page, state
 from ui.text import code, plain
 

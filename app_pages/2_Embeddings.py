@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from instructlin.cache import EmbeddingCache
-from instructlin.metrics import cosine_summary
-from instructlin.options import DEVICE_CHOICES
+from instructlin.cli.options import DEVICE_CHOICES
+from instructlin.core.metrics import cosine_summary
+from instructlin.sources.cache import EmbeddingCache
 from ui import access, cached, page, state
 from ui.text import code, plain
 

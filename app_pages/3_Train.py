@@ -10,12 +10,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from instructlin import explore, stages
-from instructlin.archive import MapArchiveError, unpack_map_archive
-from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
-from instructlin.metrics import row_cosine
-from instructlin.options import METHOD_LABELS
-from instructlin.report import gap_closed_text, over_tightening_note, retention_text
+from instructlin.cli.options import METHOD_LABELS
+from instructlin.core.archive import unpack_map_archive
+from instructlin.core.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
+from instructlin.core.metrics import row_cosine
+from instructlin.errors import MapArchiveError
+from instructlin.pipeline import explore, stages
+from instructlin.pipeline.report import gap_closed_text, over_tightening_note, retention_text
 from ui import cached, figures, page, state
 from ui.standin_view import stand_in_row
 from ui.text import code, plain

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from instructlin import explore
-from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
-from instructlin.report import gap_closed_text, retention_text
+from instructlin.core.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
+from instructlin.pipeline import explore
+from instructlin.pipeline.report import gap_closed_text, retention_text
 from ui import cached, explorer, figures, page, plot_style, projection_figures, state
 from ui.text import plain
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from instructlin.packs import Pack
-from instructlin.report import amortised_inputs, marginal_cost
+from instructlin.pipeline.report import amortised_inputs, marginal_cost
+from instructlin.sources.packs import Pack
 from instructlin.timing import speedup_map_only
 from ui import cached, figures, page, state
 from ui.text import plain

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from instructlin.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
-from instructlin.options import FILE_TYPES, MAX_UPLOAD_MB, MAX_VECTOR_ROWS, METHOD_LABELS, VECTOR_FILE_TYPES
-from instructlin.report import gap_closed_text, over_tightening_note, retention_text, teacher_verdict
-from instructlin.vector_runs import VectorRun, VectorSpec, map_zip, npy_zip, parquet_bytes
+from instructlin.cli.options import FILE_TYPES, MAX_UPLOAD_MB, MAX_VECTOR_ROWS, METHOD_LABELS, VECTOR_FILE_TYPES
+from instructlin.core.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
+from instructlin.pipeline.report import gap_closed_text, over_tightening_note, retention_text, teacher_verdict
+from instructlin.vectors.runs import VectorRun, VectorSpec, map_zip, npy_zip, parquet_bytes
 from ui import cached, figures, page, state
 from ui.navigation import FAVICON, loaded
 from ui.standin_view import stand_in_row

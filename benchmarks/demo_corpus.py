@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import argparse
 
-from instructlin.cache import EmbeddingCache
-from instructlin.data import load_demo
-from instructlin.encoders import load_encoder
-from instructlin.experiment import DEFAULT_INSTRUCTIONS
-from instructlin.metrics import kmeans_v_measure
+from instructlin.core.metrics import kmeans_v_measure
+from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
+from instructlin.sources.cache import EmbeddingCache
+from instructlin.sources.datasets import load_demo
+from instructlin.sources.encoders import load_encoder
 
 
 def main() -> None:

@@ -32,8 +32,8 @@ from instructlin.timing import peak_rss_mb  # noqa: E402
 
 def child(base: str, instructed: str) -> dict:
     """Load the pairs, then fit the default map once, timing the label-free CV apart (fresh process)."""
-    import instructlin.closed_form as closed_form
-    from instructlin.mapping import InstructionMap
+    import instructlin.core.closed_form as closed_form
+    from instructlin.core.mapping import InstructionMap
 
     X, Y = np.load(base), np.load(instructed)
     loaded_mb = peak_rss_mb("VmRSS")

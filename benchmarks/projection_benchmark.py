@@ -2,7 +2,7 @@
 
 For Home's two instructions on the shipped pack (the location instruction scored against location, the
 summary instruction against topic), the location paraphrase, and several split seeds, each set (base, mapped,
-instructed) is projected by :func:`instructlin.projection.aligned_projection` with each candidate's settings;
+instructed) is projected by :func:`instructlin.pipeline.projection.aligned_projection` with each candidate's settings;
 the table gives, per
 candidate, V(2-D) - V(full) of every panel, the largest gap and how many panels stay within 0.1.
 
@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from instructlin.metrics import kmeans_v_measure  # noqa: E402
-from instructlin.packs import DEMO_PACK_DIR  # noqa: E402
-from instructlin.projection import aligned_projection  # noqa: E402
-from instructlin.projection_store import demo_views  # noqa: E402
+from instructlin.core.metrics import kmeans_v_measure  # noqa: E402
+from instructlin.pipeline.projection import aligned_projection  # noqa: E402
+from instructlin.pipeline.projection_store import demo_views  # noqa: E402
+from instructlin.sources.packs import DEMO_PACK_DIR  # noqa: E402
 
 #: Home's two instructions (ui/home.py), and the location question's paraphrase.
 SECTIONS = (("location", "Identify the location where the given news article happened"),

@@ -17,12 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-from instructlin.encoders import load_encoder
-from instructlin.experiment import ExperimentConfig
-from instructlin.mapping import InstructionMap
-from instructlin.packs import DEMO_PACK_DIR, read_pack
-from instructlin.recorded_costs import RecordedSpeedup, write_recorded_speedup
-from instructlin.stages import DEFAULT_INSTRUCTIONS, load_data, split_rows
+from instructlin.core.mapping import InstructionMap
+from instructlin.pipeline.experiment import ExperimentConfig
+from instructlin.pipeline.recorded_costs import RecordedSpeedup, write_recorded_speedup
+from instructlin.pipeline.stages import DEFAULT_INSTRUCTIONS, load_data, split_rows
+from instructlin.sources.encoders import load_encoder
+from instructlin.sources.packs import DEMO_PACK_DIR, read_pack
 from instructlin.timing import time_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.encoders import load_encoder
-from instructlin.experiment import ExperimentConfig
-from instructlin.mapping import InstructionMap
-from instructlin.report import amortised_inputs
-from instructlin.stages import (
+from instructlin.core.mapping import InstructionMap
+from instructlin.pipeline.experiment import ExperimentConfig
+from instructlin.pipeline.report import amortised_inputs
+from instructlin.pipeline.stages import (
     Embeddings,
     InstructionResult,
     Split,
@@ -34,6 +33,7 @@ from instructlin.stages import (
     split_rows,
     time_steps,
 )
+from instructlin.sources.encoders import load_encoder
 from instructlin.timing import pipeline_costs, speedup_map_only, time_call
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -38,7 +38,7 @@ def load_vectors(folder: Path) -> list[np.ndarray]:
     """Every shard's (rows, dim) float32 vectors, read into memory (the GEMM reference's input)."""
     import pyarrow.parquet as pq
 
-    from instructlin.arrow_lists import vectors
+    from instructlin.io.arrow_lists import vectors
 
     out = []
     for shard in sorted(folder.glob("*.parquet")):
@@ -49,7 +49,7 @@ def load_vectors(folder: Path) -> list[np.ndarray]:
 
 def gemm(model: object, shards: list[np.ndarray], chunk_size: int) -> int:
     """``apply_affine`` over every shard, on the blocks map_file uses for Parquet, into one reused buffer."""
-    from instructlin.affine_blocks import BLOCK_BYTES, BlockAffine, apply_affine
+    from instructlin.io.affine_blocks import BLOCK_BYTES, BlockAffine, apply_affine
 
     affine = BlockAffine(model)
     rows = max(affine.block_rows(chunk_size, len(x), budget=BLOCK_BYTES // 2) for x in shards)
@@ -66,8 +66,8 @@ def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int, ra
     """One timed run in this (fresh) process: the GEMM reference, or map_shards on the local or Ray engine."""
     import pyarrow.parquet  # noqa: F401  (imported before the clock, as the GEMM's load is)
 
-    from instructlin.mapping import InstructionMap
-    from instructlin.shards import map_shards
+    from instructlin.core.mapping import InstructionMap
+    from instructlin.shards.runs import map_shards
 
     record: dict = {"startup_s": None, "worker_peak_rss_mb": None, "worker_start_rss_mb": None}
     if kind == "gemm":
@@ -117,7 +117,7 @@ def write_shards(folder: Path, shards: int, rows: int, dim: int, chunk_size: int
 
 def fit_map(folder: Path, dim: int) -> Path:
     """A ridge map fitted on 2,000 random pairs: mapping speed does not depend on the weights."""
-    from instructlin.mapping import InstructionMap
+    from instructlin.core.mapping import InstructionMap
 
     rng = np.random.default_rng(1)
     X = rng.standard_normal((2000, dim), dtype=np.float32)
@@ -211,7 +211,7 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], wall: float)
 
 
 def main() -> None:
-    from instructlin.streaming import DEFAULT_CHUNK_SIZE
+    from instructlin.io.streaming import DEFAULT_CHUNK_SIZE
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shards", type=int, default=8)

@@ -34,10 +34,10 @@ KINDS = ("gemm", "npy", "parquet")
 
 def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) -> dict:
     """One timed run in this (fresh) process: the in-memory GEMM reference or map_file on a file."""
-    from instructlin.affine_blocks import BlockAffine
-    from instructlin.arrow_memory import keep_freed_pages
-    from instructlin.mapping import InstructionMap
-    from instructlin.streaming import map_file
+    from instructlin.core.mapping import InstructionMap
+    from instructlin.io.affine_blocks import BlockAffine
+    from instructlin.io.arrow_memory import keep_freed_pages
+    from instructlin.io.streaming import map_file
 
     if kind == "parquet":
         keep_freed_pages()  # as `instructlin map` does for Parquet (a process-wide choice, so not map_file's)
@@ -85,7 +85,7 @@ def write_inputs(folder: Path, rows: int, dim: int, chunk_size: int) -> tuple[Pa
 
 def fit_map(folder: Path, dim: int) -> Path:
     """A ridge map fitted on 512 random pairs: mapping speed does not depend on the weights."""
-    from instructlin.mapping import InstructionMap
+    from instructlin.core.mapping import InstructionMap
 
     rng = np.random.default_rng(1)
     X = rng.standard_normal((512, dim), dtype=np.float32)
@@ -127,7 +127,7 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
             f"{statistics.median(r['baseline_rss_mb'] for r in runs[kind]):,.0f} |" for kind in KINDS]
     size_mb = args.rows * args.dim * 4 / 2**20
     return "\n".join([
-        START, "", "## Streaming map (`instructlin map`, instructlin.streaming.map_file)", "",
+        START, "", "## Streaming map (`instructlin map`, instructlin.io.streaming.map_file)", "",
         f"- command: `python benchmarks/streaming_benchmark.py --rows {args.rows} --dim {args.dim} "
         f"--chunk-size {args.chunk_size} --repeats {args.repeats}`",
         machine_line(load, " (the runs' own load)"),
@@ -135,7 +135,7 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
         f"- input: {args.rows:,} x {args.dim} float32 ({size_mb:,.0f} MB), freshly written; .npy is read with direct "
         "I/O (from the disk), Parquet through the page cache; outputs go to the local disk after an os.sync(); "
         "Parquet: list<float> column plus an int64 id, snappy, with Arrow's allocator as `instructlin map` sets it "
-        "(instructlin.arrow_memory). Each run in its own subprocess; "
+        "(instructlin.io.arrow_memory). Each run in its own subprocess; "
         f"medians of {args.repeats}. Parquet / .npy rate: {rate['parquet'] / rate['npy']:.0%}.",
         "", "| run | rows/s | vs GEMM | peak RSS, MB | RSS before mapping, MB |", "|---|---|---|---|---|",
         *rows, "", targets(rate, runs), "", END])

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.cache import EmbeddingCache
-from instructlin.curves import learning_curve
-from instructlin.data import load_demo
-from instructlin.encoders import load_encoder
-from instructlin.experiment import ExperimentConfig
-from instructlin.mapping import InstructionMap
-from instructlin.report import mean_sd, over_tightening
-from instructlin.sampling import select_train_rows
-from instructlin.stages import Embeddings, embed, evaluate, fit_map, load_data, split_rows
+from instructlin.core.mapping import InstructionMap
+from instructlin.pipeline.curves import learning_curve
+from instructlin.pipeline.experiment import ExperimentConfig
+from instructlin.pipeline.report import mean_sd, over_tightening
+from instructlin.pipeline.sampling import select_train_rows
+from instructlin.pipeline.stages import Embeddings, embed, evaluate, fit_map, load_data, split_rows
+from instructlin.sources.cache import EmbeddingCache
+from instructlin.sources.datasets import load_demo
+from instructlin.sources.encoders import load_encoder
 from instructlin.timing import time_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -13,31 +13,32 @@ __version__ = "0.1.0"  # the one place the version is written; pyproject.toml re
 
 #: public name -> the module that defines it
 _EXPORTS: dict[str, str] = {
-    "DataError": "instructlin.data",
-    "EmbeddingCache": "instructlin.cache",
-    "Encoder": "instructlin.encoders",
-    "EncoderName": "instructlin.encoders",
-    "EncoderUnavailableError": "instructlin.encoders",
-    "ExperimentConfig": "instructlin.experiment",
-    "ExperimentResult": "instructlin.experiment",
-    "InstructionMap": "instructlin.mapping",
-    "MapMethod": "instructlin.mapping",
-    "MissingExtraError": "instructlin.extras",
-    "Prior": "instructlin.mapping",
-    "Selection": "instructlin.sampling",
-    "TextDataset": "instructlin.data",
+    "DataError": "instructlin.errors",
+    "EmbeddingCache": "instructlin.sources.cache",
+    "Encoder": "instructlin.sources.encoders",
+    "EncoderName": "instructlin.sources.encoders",
+    "EncoderUnavailableError": "instructlin.errors",
+    "ExperimentConfig": "instructlin.pipeline.experiment",
+    "ExperimentResult": "instructlin.pipeline.experiment",
+    "InstructionMap": "instructlin.core.mapping",
+    "MapMethod": "instructlin.core.mapping",
+    "MissingExtraError": "instructlin.errors",
+    "PackError": "instructlin.errors",
+    "Prior": "instructlin.core.mapping",
+    "Selection": "instructlin.pipeline.sampling",
+    "TextDataset": "instructlin.sources.datasets",
     "Timing": "instructlin.timing",
-    "kmeans_v_measure": "instructlin.metrics",
-    "load_dataset": "instructlin.data",
-    "load_demo": "instructlin.data",
-    "load_encoder": "instructlin.encoders",
-    "load_nyt": "instructlin.data",
-    "load_table": "instructlin.data",
-    "run_experiment": "instructlin.experiment",
-    "sample_per_class": "instructlin.data",
-    "select_train_rows": "instructlin.sampling",
+    "kmeans_v_measure": "instructlin.core.metrics",
+    "load_dataset": "instructlin.sources.datasets",
+    "load_demo": "instructlin.sources.datasets",
+    "load_encoder": "instructlin.sources.encoders",
+    "load_nyt": "instructlin.sources.datasets",
+    "load_table": "instructlin.sources.datasets",
+    "run_experiment": "instructlin.pipeline.experiment",
+    "sample_per_class": "instructlin.sources.datasets",
+    "select_train_rows": "instructlin.pipeline.sampling",
     "time_call": "instructlin.timing",
-    "train_test_indices": "instructlin.sampling",
+    "train_test_indices": "instructlin.pipeline.sampling",
 }
 
 __all__ = [  # the same names as _EXPORTS (a test checks), literal so linters see the re-exports
@@ -51,6 +52,7 @@ __all__ = [  # the same names as _EXPORTS (a test checks), literal so linters se
     "InstructionMap",
     "MapMethod",
     "MissingExtraError",
+    "PackError",
     "Prior",
     "Selection",
     "TextDataset",
@@ -69,9 +71,13 @@ __all__ = [  # the same names as _EXPORTS (a test checks), literal so linters se
 ]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on demand
-    from instructlin.cache import EmbeddingCache
-    from instructlin.data import (
-        DataError,
+    from instructlin.core.mapping import InstructionMap, MapMethod, Prior
+    from instructlin.core.metrics import kmeans_v_measure
+    from instructlin.errors import DataError, EncoderUnavailableError, MissingExtraError, PackError
+    from instructlin.pipeline.experiment import ExperimentConfig, ExperimentResult, run_experiment
+    from instructlin.pipeline.sampling import Selection, select_train_rows, train_test_indices
+    from instructlin.sources.cache import EmbeddingCache
+    from instructlin.sources.datasets import (
         TextDataset,
         load_dataset,
         load_demo,
@@ -79,12 +85,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
         load_table,
         sample_per_class,
     )
-    from instructlin.encoders import Encoder, EncoderName, EncoderUnavailableError, load_encoder
-    from instructlin.experiment import ExperimentConfig, ExperimentResult, run_experiment
-    from instructlin.extras import MissingExtraError
-    from instructlin.mapping import InstructionMap, MapMethod, Prior
-    from instructlin.metrics import kmeans_v_measure
-    from instructlin.sampling import Selection, select_train_rows, train_test_indices
+    from instructlin.sources.encoders import Encoder, EncoderName, load_encoder
     from instructlin.timing import Timing, time_call
 
 

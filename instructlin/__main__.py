@@ -2,6 +2,6 @@
 
 import sys
 
-from instructlin.cli import main
+from instructlin.cli.commands import main
 
 sys.exit(main())

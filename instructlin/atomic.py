@@ -130,10 +130,10 @@ def cleanup_on_sigterm() -> Iterator[None]:
 
 
 def disk_full_error(err: OSError, target: Path) -> ValueError | None:
-    """A :class:`~instructlin.data.DataError` naming ``target`` and the fix when ``err`` is a full disk."""
+    """A :class:`~instructlin.sources.datasets.DataError` naming ``target`` and the fix when ``err`` is a full disk."""
     if err.errno not in _FULL:
         return None
-    from instructlin.data import DataError  # lazy: instructlin.data imports pandas
+    from instructlin.errors import DataError
 
     return DataError(f"Cannot write {target}: {err.strerror or os.strerror(err.errno)} (nothing was written). "
                      "Free some space on that disk, or choose another --output.")

@@ -11,6 +11,8 @@ from enum import Enum
 from types import ModuleType
 from typing import Any
 
+from instructlin.errors import MissingExtraError
+
 CPU_TORCH = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
 
 
@@ -40,9 +42,6 @@ PROVIDERS: dict[str, tuple[str, Extra]] = {
     "ray": ("ray[data]", Extra.RAY),
 }
 
-
-class MissingExtraError(ImportError):
-    """An optional dependency is not installed; the message says which extra installs it."""
 
 
 def install_hint(module: str) -> str:

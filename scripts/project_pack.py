@@ -1,7 +1,7 @@
 """Write a pack's precomputed projection planes (``projections.json`` in the pack folder).
 
 For every instruction of the pack, this runs what the app's Home runs (the demo split, the auto map) and
-stores :func:`instructlin.projection.aligned_projection` of its base, mapped and instructed test rows, so
+stores :func:`instructlin.pipeline.projection.aligned_projection` of its base, mapped and instructed test rows, so
 a first view needs no UMAP. The app uses an entry only while the pack, the split, the map and its output,
 the UMAP settings and umap-learn's version are all what they were here. Run it after any of those change:
 
@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from instructlin.packs import DEMO_PACK_DIR, read_pack
-    from instructlin.projection import aligned_projection
-    from instructlin.projection_store import demo_views, projection_inputs, store_entry, write_store
+    from instructlin.pipeline.projection import aligned_projection
+    from instructlin.pipeline.projection_store import demo_views, projection_inputs, store_entry, write_store
+    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pack", default=str(DEMO_PACK_DIR))

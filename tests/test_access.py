@@ -17,8 +17,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the app-side package ui/
 
-from instructlin.archive import MAX_DIM, MapArchiveError, read_map_archive, weights_limit  # noqa: E402
-from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap  # noqa: E402
+from instructlin.core.archive import MAX_DIM, read_map_archive, weights_limit  # noqa: E402
+from instructlin.core.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap  # noqa: E402
+from instructlin.errors import MapArchiveError  # noqa: E402
 from ui import access, uploads  # noqa: E402
 from ui.text import code, plain  # noqa: E402
 

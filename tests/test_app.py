@@ -78,7 +78,7 @@ def json_shown(at: AppTest, index: int = 0):
 def library(minilm, tmp_path_factory):
     """The library's own results for the config the pages run under (SMALL, the defaults), computed
     without the app and with an embedding cache of their own, so pages can be checked number by number."""
-    from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
+    from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
 
     cache_dir = str(tmp_path_factory.mktemp("library-cache"))
     results = {}
@@ -112,8 +112,8 @@ def assert_shows_scores(at: AppTest, result) -> None:
 @pytest.fixture(scope="module")
 def gemma_demo():
     """The library's own results on the shipped EmbeddingGemma-300m pack, one run per Home instruction."""
-    from instructlin.experiment import ExperimentConfig, run_experiment
-    from instructlin.packs import DEMO_PACK_DIR, MANIFEST
+    from instructlin.pipeline.experiment import ExperimentConfig, run_experiment
+    from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST
 
     if not (DEMO_PACK_DIR / MANIFEST).exists():
         pytest.skip("no embedding pack in data/teacher")
@@ -174,8 +174,8 @@ def test_home_shows_both_instructions_on_the_pack_with_the_librarys_numbers(gemm
 def test_home_leads_with_the_recorded_cost_of_a_new_instruction(gemma_demo):
     """The shipped pack records the speed-up of Home's setting; Home leads with it and keeps the live clock,
     which moves with the machine's load, as a detail."""
-    from instructlin.packs import DEMO_PACK_DIR, read_pack
-    from instructlin.recorded_costs import read_recorded_speedup
+    from instructlin.pipeline.recorded_costs import read_recorded_speedup
+    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack
 
     record = read_recorded_speedup(DEMO_PACK_DIR)
     assert record is not None, "data/teacher/manifest.json carries no recorded_speedup"
@@ -201,8 +201,8 @@ def test_home_leads_with_the_recorded_cost_of_a_new_instruction(gemma_demo):
 def test_home_without_a_record_shows_the_live_clock_and_says_so(tmp_path, monkeypatch):
     import shutil
 
-    from instructlin.packs import DEMO_PACK_DIR
-    from instructlin.recorded_costs import KEY
+    from instructlin.pipeline.recorded_costs import KEY
+    from instructlin.sources.packs import DEMO_PACK_DIR
 
     pack = shutil.copytree(DEMO_PACK_DIR, tmp_path / "pack")
     manifest = json.loads((pack / "manifest.json").read_text(encoding="utf-8"))
@@ -219,10 +219,10 @@ def test_home_without_a_record_shows_the_live_clock_and_says_so(tmp_path, monkey
 def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
     """A pack whose location teacher is the base itself (no gap) and whose topic teacher's rows are shuffled
     (no clusters): Home says n/a and why, and says what the teacher did."""
-    from instructlin.data import load_demo
-    from instructlin.experiment import DEFAULT_INSTRUCTIONS
-    from instructlin.packs import DEMO_PACK_DIR, read_pack, write_pack
-    from instructlin.report import NA_NO_CLUSTERS, NA_NO_GAP
+    from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
+    from instructlin.pipeline.report import NA_NO_CLUSTERS, NA_NO_GAP
+    from instructlin.sources.datasets import load_demo
+    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack, write_pack
 
     gemma = read_pack(DEMO_PACK_DIR)
     shuffled = np.random.default_rng(0).permutation(gemma.load(DEFAULT_INSTRUCTIONS["topic"]))
@@ -242,8 +242,8 @@ def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
 
 
 def test_home_names_a_bad_pack_and_the_fix(tmp_path, monkeypatch):
-    from instructlin.data import load_demo
-    from instructlin.packs import DEMO_PACK_DIR, read_pack, write_pack
+    from instructlin.sources.datasets import load_demo
+    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack, write_pack
 
     monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path))
     at = app("app.py")
@@ -318,7 +318,7 @@ def test_data_page_research_folder(tmp_path, monkeypatch):
 
 
 def test_embeddings_page_encodes_and_lists_the_cache(library):
-    from instructlin.metrics import cosine_summary
+    from instructlin.core.metrics import cosine_summary
 
     at = app("app_pages/2_Embeddings.py")
     assert not at.exception
@@ -402,7 +402,7 @@ def test_train_page_draws_the_learning_curve_labelled_with_its_teacher():
 
 
 def test_train_page_sgd_trains_live(library):
-    from instructlin.experiment import DEFAULT_INSTRUCTIONS
+    from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
 
     at = app("app_pages/3_Train.py", method="sgd", epochs=5)
     assert_ok(at)
@@ -426,7 +426,7 @@ def test_train_page_sgd_trains_live(library):
 
 
 def test_train_page_refuses_a_wrong_dimension_map(tmp_path):
-    from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
+    from instructlin.core.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 
     rng = np.random.default_rng(0)
     InstructionMap("procrustes").fit(rng.normal(size=(10, 8)), rng.normal(size=(10, 8))).save(tmp_path)
@@ -448,7 +448,7 @@ def test_compare_page_renders():
 
 
 def test_timing_page_measures_and_breaks_even(library):
-    from instructlin.report import amortised_inputs
+    from instructlin.pipeline.report import amortised_inputs
     from instructlin.timing import Timing, pipeline_costs, speedup_map_only
 
     at = app("app_pages/5_Timing.py")
@@ -499,9 +499,9 @@ def test_nyt_offline_says_so(offline_hub):
 
 def test_app_numbers_equal_the_cli_json(tmp_path):
     """Home's location record (the cached stages on the pack, 5 splits) equals `instructlin evaluate --pack`'s JSON."""
-    from instructlin.cli import main
-    from instructlin.experiment import DEFAULT_INSTRUCTIONS
-    from instructlin.packs import DEMO_PACK_DIR
+    from instructlin.cli.commands import main
+    from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
+    from instructlin.sources.packs import DEMO_PACK_DIR
 
     at = app("app.py")
     assert_ok(at)
@@ -523,7 +523,7 @@ def test_app_numbers_equal_the_cli_json(tmp_path):
             assert len(a) == len(b), path
             for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 same(x, y, f"{path}[{i}]")
-        elif isinstance(a, float) and isinstance(b, float):  # CV scores are float32 sums (instructlin.cv_scores)
+        elif isinstance(a, float) and isinstance(b, float):  # CV scores are float32 sums (instructlin.core.cv_scores)
             rel = 1e-6 if path.startswith("/map/cv_results") else 1e-9
             assert a == pytest.approx(b, rel=rel, abs=1e-12, nan_ok=True), path
         else:
@@ -540,7 +540,7 @@ def test_a_paced_training_job_pauses_after_each_epoch_and_stops_at_once():
     Stop click ends the pause at once instead of waiting it out."""
     import time
 
-    from instructlin.sgd import EpochRecord
+    from instructlin.core.sgd import EpochRecord
     from ui.training import TrainingJob
 
     def fit(callback):

@@ -167,8 +167,8 @@ def test_a_bad_address_bar_value_falls_back_with_a_warning(case):
 
 def test_the_table_budget_counts_rows_without_parsing(tmp_path):
     """CSV rows are counted from line breaks (stopping early), Parquet rows from the footer."""
-    from instructlin.budgets import check_table_size
-    from instructlin.data import DataError
+    from instructlin.errors import DataError
+    from instructlin.io.budgets import check_table_size
 
     csv = tmp_path / "t.csv"
     csv.write_text("text,label\n" + "some text,a\n" * 50, encoding="utf-8")

@@ -159,7 +159,7 @@ def test_an_upload_is_named_by_its_file_name_not_its_stored_hash(tmp_path, monke
 @pytest.fixture(scope="module")
 def library(minilm, tmp_path_factory):
     """The library's own run of the config the page runs under (SMALL and the app's defaults)."""
-    from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
+    from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
 
     config = ExperimentConfig(data="demo", encoder="minilm", device="cpu", n_per_class=SMALL["n_per_class"],
                               instructions=tuple(DEFAULT_INSTRUCTIONS.items()), measure_timing=False,
@@ -197,8 +197,8 @@ def test_explorer_numbers_are_the_library_s(library, served):
     import numpy as np
     import pandas as pd
 
-    from instructlin import explore
-    from instructlin.projection import aligned_projection
+    from instructlin.pipeline import explore
+    from instructlin.pipeline.projection import aligned_projection
 
     chosen, test, data = library.primary, library.test_idx, library.dataset  # the first instruction is shown
     ids = [data.row_ids()[i] for i in test]
@@ -294,6 +294,6 @@ def test_train_page_npy_download_comes_with_its_ids(library, served):
         npy = np.load(io.BytesIO(archive.read("mapped-test-topic.npy")), allow_pickle=False)
         listing = archive.read("mapped-test-topic.ids.csv").decode("utf-8").splitlines()
     np.testing.assert_allclose(npy, library.primary.mapped_test, atol=1e-6)
-    rows = list(csv.reader(listing))  # text cells are quoted (instructlin.csv_export)
+    rows = list(csv.reader(listing))  # text cells are quoted (instructlin.io.csv_export)
     assert rows[0] == ["row", "id"]
     assert [row[1] for row in rows[1:]] == [library.dataset.row_ids()[i] for i in library.test_idx]

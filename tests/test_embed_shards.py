@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.arrays import PARQUET_ENCODER_KEY
-from instructlin.data import DataError
-from instructlin.embed_shards import PROVENANCE_KEY, embed_shards
+from instructlin.errors import DataError
+from instructlin.io.npy_files import PARQUET_ENCODER_KEY
+from instructlin.shards.embed import PROVENANCE_KEY, embed_shards
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -80,8 +80,8 @@ def test_bad_text_shards_are_named_and_the_good_ones_written(minilm, tmp_path):
 
 
 def test_map_refuses_vector_shards_of_another_encoder(minilm, tmp_path, capsys):
-    from instructlin.cli import main
-    from instructlin.mapping import InstructionMap
+    from instructlin.cli.commands import main
+    from instructlin.core.mapping import InstructionMap
 
     text_shards(tmp_path / "texts", n_texts=12)
     assert main(["embed", "--data", str(tmp_path / "texts"), "--output", str(tmp_path / "vectors"),

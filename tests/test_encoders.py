@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from instructlin.encoders import EncoderUnavailableError, load_encoder, resolve_device, template_for
+from instructlin.errors import EncoderUnavailableError
+from instructlin.sources.encoders import load_encoder, resolve_device, template_for
 
 from .reliability import Case, params
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.choices import Prior
-from instructlin.data import load_demo
-from instructlin.mapping import InstructionMap
-from instructlin.metrics import kmeans_v_measure
-from instructlin.sampling import select_train_rows, train_test_indices
-from instructlin.selection import Candidate, cross_validate, cv_repeats
-from instructlin.solvers import pca_basis
-from instructlin.standin import stand_in
+from instructlin.core.choices import Prior
+from instructlin.core.mapping import InstructionMap
+from instructlin.core.metrics import kmeans_v_measure
+from instructlin.core.selection import Candidate, cross_validate, cv_repeats
+from instructlin.core.solvers import pca_basis
+from instructlin.pipeline.sampling import select_train_rows, train_test_indices
+from instructlin.pipeline.standin import stand_in
+from instructlin.sources.datasets import load_demo
 
 TEACHER = Path(__file__).resolve().parents[1] / "data" / "teacher"
 
@@ -223,9 +223,9 @@ def test_auto_keeps_the_base_clusters_when_pairs_are_too_few_to_replace_them():
 def test_block_moments_give_the_map_the_in_memory_factoring_gives(method, prior):
     """With more pairs than features the final solve reads the rows only through block-summed moments;
     the map must be the one the in-memory SVD of the centred features gives, blocks of any size."""
-    from instructlin.closed_form import solve
-    from instructlin.moments import pair_moments
-    from instructlin.solvers import RidgeProblem, affine_from_features, alpha_scale
+    from instructlin.core.closed_form import solve
+    from instructlin.core.moments import pair_moments
+    from instructlin.core.solvers import RidgeProblem, affine_from_features, alpha_scale
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(300, 24)) + 2.0  # an offset mean, as embeddings have

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from instructlin.cli import main
-from instructlin.data import TextDataset
-from instructlin.experiment import ExperimentConfig, run_experiment
-from instructlin.mapping import InstructionMap
-from instructlin.sampling import select_train_rows
+from instructlin.cli.commands import main
+from instructlin.core.mapping import InstructionMap
+from instructlin.pipeline.experiment import ExperimentConfig, run_experiment
+from instructlin.pipeline.sampling import select_train_rows
+from instructlin.sources.datasets import TextDataset
 
 from .conftest import FacetEncoder, shared_csv
 

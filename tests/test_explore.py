@@ -1,4 +1,4 @@
-"""instructlin.explore: movement, neighbours, search and exports, on planted data and on the shipped
+"""instructlin.pipeline.explore: movement, neighbours, search and exports, on planted data and on the shipped
 EmbeddingGemma pack of the demo corpus (data/teacher) with a map fitted on its 20 % train part."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin import explore
-from instructlin.data import dataset_from_frame, load_demo, sample_per_class
-from instructlin.metrics import knn_overlap, row_cosine
+from instructlin.core.metrics import knn_overlap, row_cosine
+from instructlin.pipeline import explore
+from instructlin.sources.datasets import dataset_from_frame, load_demo, sample_per_class
 
 pd = pytest.importorskip("pandas")
 PACK = Path(__file__).resolve().parents[1] / "data" / "teacher"
@@ -23,7 +23,7 @@ PACK = Path(__file__).resolve().parents[1] / "data" / "teacher"
 def gemma():
     """Base and location-instructed EmbeddingGemma test rows of the demo corpus, and the mapped ones."""
     from instructlin import InstructionMap, train_test_indices
-    from instructlin.cache import texts_digest
+    from instructlin.sources.cache import texts_digest
 
     data = load_demo()
     manifest = json.loads((PACK / "manifest.json").read_text(encoding="utf-8"))

@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from instructlin import explore
-from instructlin.csv_export import FORMULA_STARTS, csv_bytes, frame_csv_bytes, safe_cell
-from instructlin.vector_runs import npy_zip
+from instructlin.io.csv_export import FORMULA_STARTS, csv_bytes, frame_csv_bytes, safe_cell
+from instructlin.pipeline import explore
+from instructlin.vectors.runs import npy_zip
 
 from .reliability import Case, params
 

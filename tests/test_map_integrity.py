@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.cli import main
-from instructlin.mapping import InstructionMap
+from instructlin.cli.commands import main
+from instructlin.core.mapping import InstructionMap
 
 from .reliability import Case, params
 
@@ -136,7 +136,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HELD_CHILD = """
 import sys, time
 from pathlib import Path
-import instructlin.shards as shards
+import instructlin.shards.runs as shards
 
 real = shards.map_file
 def held(*args, **kwargs):  # the lock is taken: say so, then wait for the test's go before the first shard
@@ -145,7 +145,7 @@ def held(*args, **kwargs):  # the lock is taken: say so, then wait for the test'
         time.sleep(0.01)
     return real(*args, **kwargs)
 shards.map_file = held
-from instructlin.cli import main
+from instructlin.cli.commands import main
 sys.exit(main(["map", "--map", sys.argv[1], "--input", sys.argv[2], "--output", sys.argv[3], "--quiet"]))
 """
 
@@ -161,7 +161,7 @@ def test_a_second_concurrent_run_into_one_folder_is_refused(case: Case, work: Pa
 
 
 
-    from instructlin.shards import MANIFEST, map_fingerprint
+    from instructlin.shards.runs import MANIFEST, map_fingerprint
 
     _fitted(1).save(work / "map2")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -207,9 +207,9 @@ STALE_CASES = [
 def test_a_lock_of_a_dead_run_is_taken_over_and_a_foreign_one_refused(case: Case, work: Path, caplog) -> None:
     import socket
 
-    from instructlin.data import DataError
-    from instructlin.run_lock import LOCK_FILE
-    from instructlin.shards import map_shards
+    from instructlin.errors import DataError
+    from instructlin.shards.lock import LOCK_FILE
+    from instructlin.shards.runs import map_shards
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -237,7 +237,7 @@ RESUME_CASES = [
 
 @pytest.mark.parametrize("case", params(RESUME_CASES))
 def test_a_resume_recomputes_a_shard_whose_checksum_does_not_match(case: Case, work: Path) -> None:
-    from instructlin.shards import MANIFEST, map_shards
+    from instructlin.shards.runs import MANIFEST, map_shards
 
     out = work / "out"
     map_shards(work / "map", work / "in", out)
@@ -270,7 +270,7 @@ def test_sigterm_under_ray_ends_in_one_line_and_the_rerun_completes(case: Case, 
     import signal
 
     pytest.importorskip("ray")
-    from instructlin.shards import MANIFEST
+    from instructlin.shards.runs import MANIFEST
 
     _fitted(0).save(tmp_path / "map")
     (tmp_path / "in").mkdir()
@@ -303,7 +303,7 @@ def test_a_worker_whose_driver_died_writes_nothing(work: Path) -> None:
     """After ``kill -9`` of the driver, Ray's workers may live on: each shard they are handed is refused."""
     import socket
 
-    from instructlin.shards import ShardMapper, map_fingerprint
+    from instructlin.shards.runs import ShardMapper, map_fingerprint
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -9,10 +9,10 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from instructlin.mapping import InstructionMap
-from instructlin.metrics import row_cosine
-from instructlin.selection import DEFAULT_ALPHAS
-from instructlin.solvers import alpha_scale as _alpha_scale
+from instructlin.core.mapping import InstructionMap
+from instructlin.core.metrics import row_cosine
+from instructlin.core.selection import DEFAULT_ALPHAS
+from instructlin.core.solvers import alpha_scale as _alpha_scale
 
 
 def planted(n=400, d=16, seed=0, noise=0.0, orthogonal=False):
@@ -143,7 +143,7 @@ def test_row_cosine_handles_a_zero_row():
 
 
 def test_parameter_rules_cover_every_parameter_and_refuse_bad_values():
-    from instructlin.params import RULES
+    from instructlin.core.params import RULES
 
     assert set(RULES) == set(InstructionMap().get_params())
     X = np.random.default_rng(0).normal(size=(20, 4))

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.cli import main
-from instructlin.mapping import InstructionMap
+from instructlin.cli.commands import main
+from instructlin.core.mapping import InstructionMap
 
 from .reliability import Case, params
 
@@ -70,7 +70,7 @@ def _weights(folder: Path, change) -> None:
     with them (as if saved so), so only the weights' values are wrong."""
     from safetensors.numpy import load_file, save_file
 
-    from instructlin.map_io import file_sha256
+    from instructlin.core.map_io import file_sha256
 
     tensors = load_file(str(folder / "model.safetensors"))
     save_file(change(tensors), str(folder / "model.safetensors"))
@@ -218,9 +218,9 @@ def _truncated(work: dict[str, str]) -> None:
 
 
 def _read_only(monkeypatch) -> None:
-    import instructlin.cli_outputs
+    import instructlin.cli.outputs
 
-    monkeypatch.setattr(instructlin.cli_outputs.os, "access", lambda *args, **kwargs: False)
+    monkeypatch.setattr(instructlin.cli.outputs.os, "access", lambda *args, **kwargs: False)
 
 
 EVAL = ["evaluate", "--quiet", "--encoder", "minilm", "--no-timing"]
@@ -286,15 +286,16 @@ def test_odd_files_are_refused_in_one_line_not_as_a_bug(case: Case, work: dict[s
 
 @pytest.mark.parametrize("case", params(OUTPUT_CASES))
 def test_output_is_checked_before_any_work(case: Case, work: dict[str, str], capsys, monkeypatch) -> None:
-    import instructlin.embed_shards
-    import instructlin.experiment
-    import instructlin.stages
+    import instructlin.pipeline.experiment
+    import instructlin.pipeline.stages
+    import instructlin.shards.embed
 
     def work_started(*args, **kwargs):
         raise AssertionError("work started before the output was checked")
 
-    for module, name in ((instructlin.experiment, "run_experiment"), (instructlin.stages, "load_data"),
-                         (instructlin.embed_shards, "embed_shards"), (np, "load")):
+    for module, name in ((instructlin.pipeline.experiment, "run_experiment"),
+                         (instructlin.pipeline.stages, "load_data"),
+                         (instructlin.shards.embed, "embed_shards"), (np, "load")):
         monkeypatch.setattr(module, name, work_started)
     if case.data.get("read_only"):
         _read_only(monkeypatch)
@@ -303,12 +304,12 @@ def test_output_is_checked_before_any_work(case: Case, work: dict[str, str], cap
 
 
 def test_ctrl_c_is_one_line_and_exit_130(work: dict[str, str], capsys, monkeypatch) -> None:
-    import instructlin.cli
+    import instructlin.cli.commands
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(instructlin.cli.COMMANDS, "map", interrupted)
+    monkeypatch.setitem(instructlin.cli.commands.COMMANDS, "map", interrupted)
     err = _one_line_error([*MAP, "{x}"], work, capsys, code=130)
     assert err.startswith("instructlin: interrupted (Ctrl-C)"), err
 
@@ -318,7 +319,7 @@ def _cli_with(command: str, work: dict[str, str]):
     import subprocess
     import sys
 
-    code = ("import os, signal, time, numpy as np, instructlin.cli as cli\n"
+    code = ("import os, signal, time, numpy as np, instructlin.cli.commands as cli\n"
             f"cli.COMMANDS['map'] = {command}\n"
             f"raise SystemExit(cli.main({_fill([*MAP, '{x}'], work)!r}))")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
@@ -340,7 +341,7 @@ def _deep_archive(work: dict[str, str]) -> None:
     import io
     import zipfile
 
-    from instructlin.archive import read_map_archive
+    from instructlin.core.archive import read_map_archive
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -350,7 +351,7 @@ def _deep_archive(work: dict[str, str]) -> None:
 
 
 def _deep_pack(work: dict[str, str]) -> None:
-    from instructlin.packs import read_pack
+    from instructlin.sources.packs import read_pack
 
     (Path(work["dir"]) / "manifest.json").write_text(DEEP)
     read_pack(work["dir"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instructlin.metrics import (
+from instructlin.core.metrics import (
     aspect_scores,
     cosine_summary,
     gap_closed,
@@ -76,7 +76,7 @@ def test_aspect_scores_record_has_retention_and_gap():
 def test_v_measure_equals_scikit_learns_on_random_and_edge_labellings():
     from sklearn.metrics import v_measure_score
 
-    from instructlin.metrics import v_measure
+    from instructlin.core.metrics import v_measure
 
     rng = np.random.default_rng(0)
     for trial in range(300):

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.cache import texts_digest
-from instructlin.data import load_demo, sample_per_class
-from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST, PackError, read_pack, write_pack
-from instructlin.specs import DataSpec, EmbeddingSpec, PackSpec
-from instructlin.stages import embed, evaluate, fit_map, split_rows, stored_sets
+from instructlin.errors import PackError
+from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig, run_experiment
+from instructlin.pipeline.specs import DataSpec, EmbeddingSpec, PackSpec
+from instructlin.pipeline.stages import embed, evaluate, fit_map, split_rows, stored_sets
+from instructlin.sources.cache import texts_digest
+from instructlin.sources.datasets import load_demo, sample_per_class
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST, read_pack, write_pack
 
 if not (DEMO_PACK_DIR / MANIFEST).exists():
     pytest.skip(f"no embedding pack at {DEMO_PACK_DIR} (a checkout ships data/teacher)", allow_module_level=True)
@@ -56,7 +57,7 @@ def test_the_shipped_pack_reads_as_the_embedding_stage():
 
 def test_a_pack_gives_the_numbers_of_its_arrays_fed_by_hand():
     """run_experiment on the pack equals the stages on np.load's arrays (the teacher benchmark's way)."""
-    from instructlin.stages import Embeddings
+    from instructlin.pipeline.stages import Embeddings
 
     config = ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), instructions=PAIRS[1:], n_kmeans_seeds=3,
                               measure_timing=True, timing_repeats=1)
@@ -85,7 +86,7 @@ def test_a_pack_gives_the_numbers_of_its_arrays_fed_by_hand():
 
 
 def test_cli_evaluate_reads_a_pack(tmp_path):
-    from instructlin.cli import main
+    from instructlin.cli.commands import main
 
     out = tmp_path / "pack.json"
     assert main(["evaluate", "--data", "demo", "--pack", str(DEMO_PACK_DIR), "--kmeans-seeds", "2", "--no-timing",
@@ -182,7 +183,7 @@ def test_write_pack_round_trips_and_records_no_time(tmp_path):
 
 def test_evaluate_prints_a_line_for_every_instruction(tmp_path, capsys):
     """`evaluate` with two instructions ends with a summary of both, not only the first one's."""
-    from instructlin.cli import main
+    from instructlin.cli.commands import main
 
     out = tmp_path / "run.json"
     assert main(["evaluate", "--data", "demo", "--pack", str(DEMO_PACK_DIR), "--no-timing", "--quiet",

@@ -8,10 +8,10 @@ import pytest
 
 pytest.importorskip("umap")
 
-from instructlin.metrics import kmeans_v_measure  # noqa: E402
-from instructlin.packs import DEMO_PACK_DIR, read_pack  # noqa: E402
-from instructlin.projection import aligned_projection, procrustes_onto  # noqa: E402
-from instructlin.projection_store import demo_views, projection_inputs, stored_projection  # noqa: E402
+from instructlin.core.metrics import kmeans_v_measure  # noqa: E402
+from instructlin.pipeline.projection import aligned_projection, procrustes_onto  # noqa: E402
+from instructlin.pipeline.projection_store import demo_views, projection_inputs, stored_projection  # noqa: E402
+from instructlin.sources.packs import DEMO_PACK_DIR, read_pack  # noqa: E402
 
 #: Home's two sections (ui/home.py): the instruction and the labelling it is scored against.
 HOME = (("location", "Identify the location where the given news article happened"),

@@ -1,4 +1,4 @@
-"""The Qwen3 code path of ``instructlin.encoders``, offline, on a tiny random Qwen3 model.
+"""The Qwen3 code path of ``instructlin.sources.encoders``, offline, on a tiny random Qwen3 model.
 
 A 2-layer, 32-wide ``Qwen3Model`` and a byte-level BPE tokenizer (trained here on a few sentences,
 appending ``<|endoftext|>`` like Qwen's post-processor) are saved as a sentence-transformers folder with
@@ -15,7 +15,7 @@ pytest.importorskip("sentence_transformers")
 pytest.importorskip("tokenizers")
 transformers = pytest.importorskip("transformers")
 
-from instructlin.encoders import QWEN3_TEMPLATE, Encoder, load_encoder  # noqa: E402
+from instructlin.sources.encoders import QWEN3_TEMPLATE, Encoder, load_encoder  # noqa: E402
 
 HIDDEN = 32
 EOT = "<|endoftext|>"

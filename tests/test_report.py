@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instructlin.data import load_demo
-from instructlin.metrics import aspect_scores
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST, read_pack
-from instructlin.report import NA_NO_CLUSTERS, NA_NO_GAP, gap_closed_text, retention_text, teacher_verdict
-from instructlin.stages import DEFAULT_INSTRUCTIONS
+from instructlin.core.metrics import aspect_scores
+from instructlin.pipeline.report import NA_NO_CLUSTERS, NA_NO_GAP, gap_closed_text, retention_text, teacher_verdict
+from instructlin.pipeline.stages import DEFAULT_INSTRUCTIONS
+from instructlin.sources.datasets import load_demo
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST, read_pack
 
 if not (DEMO_PACK_DIR / MANIFEST).exists():
     pytest.skip(f"no embedding pack at {DEMO_PACK_DIR}", allow_module_level=True)
@@ -66,7 +66,7 @@ def test_gap_closed_is_shown_only_where_retention_is(gemma):
 
 def test_retention_above_105_percent_is_called_over_tightening(gemma):
     """A copy pulled toward its cluster centres out-clusters the teacher: that is flagged, not praised."""
-    from instructlin.report import over_tightening, over_tightening_note
+    from instructlin.pipeline.report import over_tightening, over_tightening_note
 
     data, _, teacher = gemma
     labels = data.labels["location"]
@@ -81,7 +81,7 @@ def test_retention_above_105_percent_is_called_over_tightening(gemma):
 
 
 def test_spread_text_says_mean_sd_and_how_many_splits_counted():
-    from instructlin.report import mean_sd, spread_text
+    from instructlin.pipeline.report import mean_sd, spread_text
 
     assert spread_text(mean_sd([0.9, 1.1])) == "1.000 ± 0.100"
     assert spread_text(mean_sd([0.9, 1.1]), percent=True) == "100.0% ± 10.0%"
@@ -93,7 +93,7 @@ def test_repeated_splits_report_each_splits_v_and_count_over_tightening(gemma):
     """The spread over splits is made of the single-split runs: same V means, same over-tightening count."""
     from dataclasses import replace
 
-    from instructlin.experiment import ExperimentConfig, run_experiment
+    from instructlin.pipeline.experiment import ExperimentConfig, run_experiment
 
     config = ExperimentConfig(data="demo", pack=str(DEMO_PACK_DIR), measure_timing=False, n_kmeans_seeds=2,
                               instructions=(("location", DEFAULT_INSTRUCTIONS["location"]),))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instructlin.cli import main
-from instructlin.data import DataError, TextDataset
-from instructlin.sampling import kcenter_rows, parse_train_size, resolve_train_size, select_train_rows
+from instructlin.cli.commands import main
+from instructlin.errors import DataError
+from instructlin.pipeline.sampling import kcenter_rows, parse_train_size, resolve_train_size, select_train_rows
+from instructlin.sources.datasets import TextDataset
 
 
 def blobs(n_per=20, centres=5, d=8, seed=0):

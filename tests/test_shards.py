@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.data import DataError
-from instructlin.mapping import InstructionMap
-from instructlin.shards import MANIFEST, list_shards, map_shards
+from instructlin.core.mapping import InstructionMap
+from instructlin.errors import DataError
+from instructlin.shards.runs import MANIFEST, list_shards, map_shards
 
 PACK = Path(__file__).resolve().parents[1] / "data" / "teacher"
 
@@ -126,7 +126,7 @@ def test_parquet_shards_keep_their_ids_and_row_order(fitted, tmp_path):
 
 
 def test_the_cli_maps_a_folder_of_shards_and_resumes(fitted, tmp_path, capsys):
-    from instructlin.cli import main
+    from instructlin.cli.commands import main
 
     map_dir, model, base = fitted
     paths = write_shards(tmp_path / "in", base, n_shards=3)

@@ -13,8 +13,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.estimator_checks import check_estimator
 
-from instructlin.choices import Criterion, Loss, MapMethod, Prior
-from instructlin.mapping import InstructionMap
+from instructlin.core.choices import Criterion, Loss, MapMethod, Prior
+from instructlin.core.mapping import InstructionMap
 
 #: Checks that cannot apply, each with its reason: none. (A 1-D y, which several transformer checks pass
 #: without asking the tags, is taken as one instructed coordinate per row, so those checks apply too.)

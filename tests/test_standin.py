@@ -1,12 +1,12 @@
-"""The stand-in measures (instructlin.standin): each one on cases whose answer is known."""
+"""The stand-in measures (instructlin.pipeline.standin): each one on cases whose answer is known."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from instructlin.metrics import ndcg_of_index
-from instructlin.standin import mixed_share, stand_in, teacher_recall
+from instructlin.core.metrics import ndcg_of_index
+from instructlin.pipeline.standin import mixed_share, stand_in, teacher_recall
 
 
 def _clustered(n=120, d=32, seed=0, spread=0.6):
@@ -60,7 +60,7 @@ def test_mismatched_shapes_are_refused():
 
 def test_no_query_is_answered_with_its_own_text():
     """Row i of queries and index is one text: every stand-in measure leaves it out of i's answers."""
-    from instructlin.metrics import cosine_neighbours
+    from instructlin.core.metrics import cosine_neighbours
 
     teacher, _ = _clustered()
     found = cosine_neighbours(teacher, teacher + 1e-3, 10, exclude_self=True)  # its own row would be nearest

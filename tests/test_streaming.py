@@ -14,14 +14,15 @@ import numpy as np
 import pytest
 import threadpoolctl
 
-from instructlin import atomic, overlap
+from instructlin import atomic
 from instructlin.atomic import TEMP_PREFIX, atomic_write, remove_stale_temps, temp_name
-from instructlin.cli import main
-from instructlin.data import DataError
-from instructlin.direct_io import ALIGN
-from instructlin.map_io import CONFIG_FILE, WEIGHTS_FILE, load_map
-from instructlin.mapping import InstructionMap
-from instructlin.streaming import map_file
+from instructlin.cli.commands import main
+from instructlin.core.map_io import CONFIG_FILE, WEIGHTS_FILE, load_map
+from instructlin.core.mapping import InstructionMap
+from instructlin.errors import DataError
+from instructlin.io import overlap
+from instructlin.io.direct_io import ALIGN
+from instructlin.io.streaming import map_file
 from tests.reliability import Case, params
 
 pa = pytest.importorskip("pyarrow")
@@ -280,7 +281,7 @@ def test_blas_leaves_the_parquet_codec_a_core_and_is_restored_after(model, tmp_p
 def test_the_parquet_map_never_raises_a_lower_blas_setting(model, tmp_path, monkeypatch):
     """A Ray actor runs BLAS on one thread (Ray sets OMP_NUM_THREADS): the map must not give it more,
     even on a node whose many cores would allow more."""
-    from instructlin import streaming
+    from instructlin.io import streaming
 
     monkeypatch.setattr(streaming, "blas_threads_per_half", lambda: 4)
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
@@ -404,8 +405,8 @@ def test_file_size_limit_is_an_error_message_not_a_crash(map_dir, tmp_path):
 
 CHILD = """
 import sys, time
-from instructlin.mapping import InstructionMap
-from instructlin.streaming import map_file
+from instructlin.core.mapping import InstructionMap
+from instructlin.io.streaming import map_file
 
 def progress(done, total):
     print("writing", flush=True)
@@ -467,8 +468,8 @@ def test_sigterm_handler_is_restored_and_skipped_off_the_main_thread(tmp_path):
 
 MEMORY_CHILD = """
 import sys
-from instructlin.mapping import InstructionMap
-from instructlin.streaming import map_file
+from instructlin.core.mapping import InstructionMap
+from instructlin.io.streaming import map_file
 
 def hwm_mb():  # VmHWM: ru_maxrss of a child keeps its parent's peak across fork and exec
     for line in open("/proc/self/status"):
@@ -590,7 +591,7 @@ def test_run_benchmark_keeps_every_marked_block(tmp_path):
 @pytest.mark.parametrize("rows", [0, 1, 63, 64, 65, 1000])
 def test_direct_writes_give_a_valid_npy_for_any_tail(map_dir, tmp_path, rows):
     """Blocks go out with O_DIRECT where the file system allows it; the unaligned tail the ordinary way."""
-    from instructlin import direct_io
+    from instructlin.io import direct_io
 
     model = InstructionMap.load(map_dir)
     X = np.random.default_rng(rows).standard_normal((rows, D)).astype(np.float32)
@@ -614,7 +615,7 @@ def test_direct_writes_give_a_valid_npy_for_any_tail(map_dir, tmp_path, rows):
 
 
 def test_a_file_system_without_direct_io_gets_ordinary_writes(map_dir, tmp_path, monkeypatch):
-    from instructlin import direct_io
+    from instructlin.io import direct_io
 
     real_open = os.open
 
@@ -672,7 +673,7 @@ def test_read_ahead_keeps_order_raises_the_readers_error_and_stops_when_left():
 
 def test_aligned_sink_writes_exactly_the_pieces_it_was_given(tmp_path):
     """Parquet's small pieces are gathered into aligned blocks (direct writes) and the tail at close."""
-    from instructlin.direct_io import AlignedSink
+    from instructlin.io.direct_io import AlignedSink
 
     rng = np.random.default_rng(3)
     pieces = [rng.integers(0, 256, size=int(n), dtype=np.uint8).tobytes()
@@ -688,7 +689,7 @@ def test_aligned_sink_writes_exactly_the_pieces_it_was_given(tmp_path):
 
 def test_aligned_sink_raises_the_error_of_a_write_made_by_its_thread(tmp_path, monkeypatch):
     """Full buffers go out from a thread: a full disk there must reach the writer, and the thread end."""
-    from instructlin import direct_io
+    from instructlin.io import direct_io
 
     target = tmp_path / "out.bin"
     target.touch()
@@ -711,7 +712,7 @@ def test_aligned_sink_raises_the_error_of_a_write_made_by_its_thread(tmp_path, m
 
 def test_direct_reads_and_writes_refused_after_open_fall_back_to_ordinary_io(map_dir, tmp_path, monkeypatch):
     """Some file systems accept O_DIRECT at open and refuse the first aligned read or write (EINVAL)."""
-    from instructlin import direct_io
+    from instructlin.io import direct_io
 
     refused = {"read": 0, "write": 0}
     real_preadv, real_write = os.preadv, os.write

@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from instructlin.data import DataError, load_demo
-from instructlin.vector_runs import VectorSpec, fit_vectors, map_zip, npy_zip, parquet_bytes, run_vectors
-from instructlin.vectors import MIN_PAIRS, LabelFile, VectorFile, align, read_labels, read_vectors
+from instructlin.errors import DataError
+from instructlin.sources.datasets import load_demo
+from instructlin.vectors.files import MIN_PAIRS, LabelFile, VectorFile, align, read_labels, read_vectors
+from instructlin.vectors.runs import VectorSpec, fit_vectors, map_zip, npy_zip, parquet_bytes, run_vectors
 from tests.reliability import Case, params
 
 pa = pytest.importorskip("pyarrow")
@@ -120,7 +121,7 @@ def test_only_some_rows_instructed_all_train_and_the_rest_is_mapped(pack):
     assert u["mapped"].mean > u["base"].mean + 0.25, u
 
 
-BAD = "library: instructlin.vectors"
+BAD = "library: instructlin.vectors.files"
 SAYS = "refused with one line naming the user's file"
 VECTOR_CASES = [
     Case("instructed vectors of another dimension than the base (384 vs 768)", BAD, f"{SAYS} and both dimensions",
@@ -136,7 +137,7 @@ VECTOR_CASES = [
          {"make": "string_lists", "says": "not numbers"}),
     Case("a .npy holding Python objects (pickle)", BAD, f"{SAYS}; it is never unpickled",
          {"make": "objects", "says": "never done"}),
-    Case("more rows than the limit (instructlin.options.MAX_VECTOR_ROWS)", BAD, f"{SAYS}, the rows and the limit",
+    Case("more rows than the limit (instructlin.cli.options.MAX_VECTOR_ROWS)", BAD, f"{SAYS}, the rows and the limit",
          {"make": "rows", "says": "at most 100 are read"}),
     Case("a CSV renamed .npy", BAD, f"{SAYS}: not a .npy file", {"make": "not_npy", "says": "not a .npy"}),
     Case("a 1-D .npy", BAD, f"{SAYS} and the shape", {"make": "flat", "says": "shape (288,)"}),
@@ -208,8 +209,8 @@ def test_bad_vector_files_get_one_line_naming_the_users_file(case, pack, tmp_pat
 
 
 def test_exports_round_trip_ids_vectors_and_the_map(pack, tmp_path):
-    from instructlin.archive import unpack_map_archive
-    from instructlin.mapping import InstructionMap
+    from instructlin.core.archive import unpack_map_archive
+    from instructlin.core.mapping import InstructionMap
 
     subset = np.arange(0, 288, 4)
     run = fit_vectors(align(VectorFile("b", pack["base"], pack["ids"]),

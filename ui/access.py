@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from instructlin.data import NYT_ASPECTS, SUPPORTED_SUFFIXES
-from instructlin.encoders import EncoderName
+from instructlin.sources.datasets import NYT_ASPECTS, SUPPORTED_SUFFIXES
+from instructlin.sources.encoders import EncoderName
 
 DATA_ROOTS = "INSTRUCTLIN_DATA_ROOTS"
 ENCODER_ROOTS = "INSTRUCTLIN_ENCODER_ROOTS"

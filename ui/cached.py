@@ -12,19 +12,16 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from instructlin import curves, stages
-from instructlin.budgets import check_table_size
-from instructlin.data import TextDataset
-from instructlin.experiment import ExperimentConfig, ExperimentResult, experiment_result
-from instructlin.instruction_matrix import InstructionMatrix
-from instructlin.instruction_matrix import instruction_matrix as measure_instructions
-from instructlin.metrics import kmeans_labels
-from instructlin.packs import Pack
-from instructlin.projection import aligned_projection
-from instructlin.projection_store import STORE_COMMAND, projection_inputs, stored_projection
-from instructlin.protocols import TextEncoder
-from instructlin.report import amortised_inputs
-from instructlin.specs import (
+from instructlin.core.metrics import kmeans_labels
+from instructlin.io.budgets import check_table_size
+from instructlin.pipeline import curves, stages
+from instructlin.pipeline.experiment import ExperimentConfig, ExperimentResult, experiment_result
+from instructlin.pipeline.instruction_matrix import InstructionMatrix
+from instructlin.pipeline.instruction_matrix import instruction_matrix as measure_instructions
+from instructlin.pipeline.projection import aligned_projection
+from instructlin.pipeline.projection_store import STORE_COMMAND, projection_inputs, stored_projection
+from instructlin.pipeline.report import amortised_inputs
+from instructlin.pipeline.specs import (
     DataSpec,
     EmbeddingSpec,
     EncoderSpec,
@@ -34,9 +31,12 @@ from instructlin.specs import (
     SplitSpec,
     TimingSpec,
 )
-from instructlin.stages import Embeddings, FittedMap, InstructionResult, Split, StageProgress, Timings
+from instructlin.pipeline.stages import Embeddings, FittedMap, InstructionResult, Split, StageProgress, Timings
+from instructlin.sources.datasets import TextDataset
+from instructlin.sources.packs import Pack
+from instructlin.sources.protocols import TextEncoder
 from instructlin.timing import pipeline_costs
-from instructlin.vector_runs import VectorRun, VectorSpec, run_vectors
+from instructlin.vectors.runs import VectorRun, VectorSpec, run_vectors
 
 
 @st.cache_resource(show_spinner="Loading the dataset...", max_entries=4)

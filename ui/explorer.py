@@ -1,5 +1,5 @@
 """The Compare page's explorer: selection state scoped to the data shown, search and filter, neighbours,
-the rows that moved most, and exports. Numbers come from ``instructlin.explore``; this module draws."""
+the rows that moved most, and exports. Numbers come from ``instructlin.pipeline.explore``; this module draws."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from instructlin import explore
+from instructlin.pipeline import explore
 from ui.text import code, plain
 
 SCOPE_KEY = "cmp_scope"

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from instructlin.explore import SPACES
+from instructlin.pipeline.explore import SPACES
 from ui.plot_style import PALETTE, log_ticks
 
 SPACE_COLOURS = {"base": "#9aa5b1", "mapped": "#2f6fde", "instructed": "#e4572e"}

@@ -10,18 +10,18 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
-from instructlin.instruction_matrix import InstructionMatrix
-from instructlin.packs import Pack
-from instructlin.report import (
+from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
+from instructlin.pipeline.instruction_matrix import InstructionMatrix
+from instructlin.pipeline.report import (
     NA_NO_CLUSTERS,
     NA_NO_GAP,
     OVER_TIGHT_RETENTION,
     spread_text,
     verdict_of,
 )
-from instructlin.specs import PackSpec
-from instructlin.stages import InstructionResult
+from instructlin.pipeline.specs import PackSpec
+from instructlin.pipeline.stages import InstructionResult
+from instructlin.sources.packs import Pack
 from ui import cached, figures, page, plot_style, projection_figures, state
 from ui.home_cost import cost
 from ui.pack_source import pack_folder

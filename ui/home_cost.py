@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from instructlin.experiment import ExperimentConfig
-from instructlin.packs import Pack
-from instructlin.recorded_costs import read_recorded_speedup
-from instructlin.report import marginal_cost
+from instructlin.pipeline.experiment import ExperimentConfig
+from instructlin.pipeline.recorded_costs import read_recorded_speedup
+from instructlin.pipeline.report import marginal_cost
+from instructlin.sources.packs import Pack
 from instructlin.timing import speedup_map_only
 from ui import cached, page
 from ui.text import plain

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from instructlin.experiment import DEFAULT_INSTRUCTIONS
-from instructlin.packs import DEMO_PACK_DIR, MANIFEST
+from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST
 
 #: The teacher pack the app shows (Home, and every page on the pack source); an operator may point it
 #: elsewhere (a pack made from the demo corpus).

@@ -9,13 +9,12 @@ from contextlib import contextmanager
 
 import streamlit as st
 
-from instructlin.data import DataError
-from instructlin.devices import resolve_device
-from instructlin.encoders import EncoderUnavailableError
-from instructlin.experiment import ExperimentConfig
-from instructlin.packs import Pack
-from instructlin.protocols import TextEncoder
-from instructlin.specs import PackSpec
+from instructlin.core.devices import resolve_device
+from instructlin.errors import DataError, EncoderUnavailableError
+from instructlin.pipeline.experiment import ExperimentConfig
+from instructlin.pipeline.specs import PackSpec
+from instructlin.sources.packs import Pack
+from instructlin.sources.protocols import TextEncoder
 from ui import cached, state
 from ui.navigation import FAVICON, loaded
 from ui.pack_source import EMBEDDINGS_FROM, pack_folder, pack_present

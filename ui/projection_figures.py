@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from instructlin.explore import SPACES
+from instructlin.pipeline.explore import SPACES
 from ui.plot_style import HOVER_LABEL, PALETTE, TOOLBAR_MARGIN, natural
 
 

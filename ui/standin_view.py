@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from instructlin.standin import StandIn
+from instructlin.pipeline.standin import StandIn
 
 #: How much worse than no map a measure must be to show red. Smaller differences are split-to-split noise:
 #: over 8 seeded 20 % splits of the demo corpus (EmbeddingGemma pack) the map-minus-no-map difference varies

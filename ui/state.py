@@ -9,9 +9,9 @@ from typing import Any
 
 import streamlit as st
 
-from instructlin.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
-from instructlin.options import DEVICE_CHOICES, METHOD_CHOICES
-from instructlin.options import MAX_UPLOAD_BYTES as LIBRARY_UPLOAD_LIMIT
+from instructlin.cli.options import DEVICE_CHOICES, METHOD_CHOICES
+from instructlin.cli.options import MAX_UPLOAD_BYTES as LIBRARY_UPLOAD_LIMIT
+from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from ui import access, uploads
 from ui.pack_source import EMBEDDINGS_FROM, PACK_INSTRUCTIONS, pack_folder, pack_present
 from ui.text import code, plain
@@ -96,8 +96,8 @@ def _query_refusal(key: str, raw: str) -> str | None:
 
 
 def _device_present(device: str) -> bool:
-    from instructlin.devices import resolve_device
-    from instructlin.protocols import EncoderUnavailableError
+    from instructlin.core.devices import resolve_device
+    from instructlin.errors import EncoderUnavailableError
 
     try:
         resolve_device(device)

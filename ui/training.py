@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from instructlin.sgd import EpochRecord, validation_size
+from instructlin.core.sgd import EpochRecord, validation_size
 
 #: The curve names ``figures.training_curves`` gives the validation slice, and what they are renamed to.
 _VALIDATION_NAMES = {"held-out loss": "validation loss", "held-out cosine": "validation cosine",

@@ -1,0 +1,46 @@
+"""What the CLI, the app and the docs offer, read from the library's enums and constants in one place.
+
+The enums live beside what they name (``choices``: map method, prior, criterion, loss; ``devices``;
+``encoders.EncoderName``; ``sampling.Selection``; ``data.SUPPORTED_SUFFIXES``); this module lists
+their values for argparse ``choices`` and widgets, and holds the app's upload limit.
+"""
+
+from __future__ import annotations
+
+from instructlin.core.choices import Criterion, Loss, MapMethod, Prior
+from instructlin.core.devices import DEVICE_CHOICES, Device
+from instructlin.pipeline.sampling import Selection
+from instructlin.sources.datasets import SUPPORTED_SUFFIXES
+from instructlin.sources.encoders import EncoderName
+
+__all__ = ["CRITERION_CHOICES", "DEVICE_CHOICES", "ENCODER_CHOICES", "FILE_TYPES", "LOSS_CHOICES",
+           "MAX_UPLOAD_BYTES", "MAX_UPLOAD_MB", "MAX_VECTOR_DIM", "MAX_VECTOR_ROWS", "METHOD_CHOICES",
+           "METHOD_LABELS", "PRIOR_CHOICES", "SELECTION_CHOICES", "SUPPORTED_SUFFIXES", "VECTOR_FILE_TYPES",
+           "Device"]
+
+METHOD_CHOICES: tuple[str, ...] = MapMethod.values()
+PRIOR_CHOICES: tuple[str, ...] = Prior.values()
+CRITERION_CHOICES: tuple[str, ...] = Criterion.values()
+LOSS_CHOICES: tuple[str, ...] = Loss.values()
+SELECTION_CHOICES: tuple[str, ...] = tuple(s.value for s in Selection)
+ENCODER_CHOICES: tuple[str, ...] = tuple(e.value for e in EncoderName)
+#: Table file types without the dot, as file pickers want them.
+FILE_TYPES: tuple[str, ...] = tuple(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
+#: The largest file the app accepts as an upload.
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+#: Embedding file types the "Your vectors" page and ``instructlin.vectors.files`` read (no pickle, ever).
+VECTOR_FILE_TYPES: tuple[str, ...] = ("npy", "parquet")
+#: The most rows and dimensions ``instructlin.vectors.files`` reads from one uploaded embeddings file.
+MAX_VECTOR_ROWS = 100_000
+MAX_VECTOR_DIM = 16_384
+
+#: One line per map method, for widgets and help texts.
+METHOD_LABELS: dict[str, str] = {
+    MapMethod.AUTO.value: "auto (PCA ridge, scaled prior; label-free CV picks size and alpha)",
+    MapMethod.PCA_RIDGE.value: "PCA ridge (basis from the whole corpus)",
+    MapMethod.REDUCED_RANK.value: "reduced-rank ridge",
+    MapMethod.RIDGE.value: "ridge (closed form)",
+    MapMethod.PROCRUSTES.value: "Procrustes (orthogonal + bias)",
+    MapMethod.SGD.value: "SGD linear layer (live)",
+}

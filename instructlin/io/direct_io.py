@@ -1,0 +1,228 @@
+"""Streaming I/O with ``O_DIRECT``: the disk's DMA moves the bytes, not the CPU through the page cache.
+
+A buffered write copies every output byte into the page cache and the kernel then manages those pages,
+which at small dimensions costs as much CPU time as the matrix product itself (measured: 3 GB written
+with ``dd`` at 0.72-0.76 GB/s buffered, 1.4 GB/s direct, on the 2-core machine). Direct I/O needs the
+memory address, the file offset and the length aligned to the block size, so the .npy header written is
+padded to :data:`ALIGN` bytes (still a valid version 1.0 header), buffers are page-aligned, blocks are
+whole multiples of :data:`ALIGN` and reads are widened to :data:`ALIGN` boundaries; an unaligned tail is
+written the ordinary way. Where the file system refuses direct I/O (some network mounts), the same
+calls do ordinary I/O. Used for .npy input and output (:func:`read_blocks`, :class:`DirectOutput`) and
+for Parquet output (:class:`AlignedSink`).
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import mmap
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from instructlin.io import overlap
+
+ALIGN = 4096  # a multiple of every common logical block size (512, 4096)
+_O_DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+def _open(path: str, flags: int) -> tuple[int, bool]:
+    """``path`` opened with ``flags`` plus O_DIRECT, or without it where the file system refuses it."""
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags | _O_DIRECT), bool(_O_DIRECT)
+    except OSError as err:
+        if err.errno != errno.EINVAL:
+            raise
+        return os.open(path, flags), False
+
+
+def _drop_direct(fd: int) -> None:
+    """Switch an open file to ordinary I/O (an unaligned tail, or a file system that refuses direct I/O)."""
+    import fcntl
+
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+
+
+def aligned_empty(shape: tuple[int, int], dtype: Any = np.float32) -> np.ndarray:
+    """An uninitialised array whose memory starts on a page boundary (an anonymous mapping)."""
+    size = max(1, math.prod(shape) * np.dtype(dtype).itemsize)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=math.prod(shape)).reshape(shape)
+
+
+def aligned_rows(rows: int, row_bytes: int) -> int:
+    """``rows`` rounded down to a count whose bytes are a multiple of :data:`ALIGN`; fewer rows than the
+    smallest such count stay as asked (their blocks are written the ordinary way)."""
+    step = ALIGN // math.gcd(ALIGN, row_bytes)
+    return rows if rows < step else rows - rows % step
+
+
+def npy_header(shape: tuple[int, ...], dtype: Any = np.float32) -> bytes:
+    """A version 1.0 .npy header for a C-ordered array, padded with spaces to :data:`ALIGN` bytes."""
+    text = repr({"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                 "shape": tuple(shape)})
+    prefix = np.lib.format.MAGIC_PREFIX + bytes([1, 0])
+    length = ALIGN - len(prefix) - 2
+    body = text.encode("latin1").ljust(length - 1) + b"\n"
+    return prefix + length.to_bytes(2, "little") + body
+
+
+class DirectOutput:
+    """A file opened for direct writes where the file system allows, with a raw ``write`` for any length.
+
+    ``write`` takes a buffer and returns how many bytes it wrote, like a raw file: aligned lengths go out
+    directly, and the first unaligned one (the last block's tail) switches the file to ordinary writes.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.fd, self.direct = _open(path, os.O_WRONLY)
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def tell(self) -> int:
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        if self.direct:
+            whole = len(view) - len(view) % ALIGN
+            if whole:
+                chunk = view[:whole]
+                if np.frombuffer(chunk, np.uint8).ctypes.data % ALIGN:  # e.g. the header: copy to aligned memory
+                    scratch = aligned_empty((1, whole), np.uint8)
+                    scratch[0] = np.frombuffer(chunk, np.uint8)
+                    chunk = memoryview(scratch).cast("B")
+                try:
+                    return os.write(self.fd, chunk)
+                except OSError as err:
+                    if err.errno != errno.EINVAL:  # EINVAL: this file system takes no direct writes after all
+                        raise
+            _drop_direct(self.fd)
+            self.direct = False
+        return os.write(self.fd, view)
+
+    def write_all(self, data: Any) -> None:
+        """Write every byte of ``data`` (a header, say)."""
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[self.write(view):]
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def __enter__(self) -> DirectOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_blocks(path: str, offset: int, n_rows: int, row_shape: tuple[int, ...], dtype: Any,
+                rows_per_block: int, n_buffers: int = 3) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first_row, block)`` for every block of an array stored from byte ``offset`` of ``path``.
+
+    Reads are direct where the file system allows (the disk's DMA fills page-aligned buffers, no copy
+    through the page cache): each block's byte range is widened to :data:`ALIGN` boundaries and the
+    block is a view into it. ``n_buffers`` buffers take turns, so a block stays valid while the next
+    ``n_buffers - 2`` are read ahead (see :func:`instructlin.io.overlap.read_ahead`).
+    """
+    dtype = np.dtype(dtype)
+    row_bytes = int(np.prod(row_shape)) * dtype.itemsize
+    span = rows_per_block * row_bytes + 2 * ALIGN
+    buffers = [aligned_empty((1, span), np.uint8)[0] for _ in range(n_buffers)]
+    fd, direct = _open(path, os.O_RDONLY)
+    try:
+        for i, start in enumerate(range(0, n_rows, rows_per_block)):
+            k = min(rows_per_block, n_rows - start)
+            low, high = offset + start * row_bytes, offset + (start + k) * row_bytes
+            first = low - low % ALIGN
+            length = -(-(high - first) // ALIGN) * ALIGN
+            buf = buffers[i % n_buffers]
+            got, direct = _pread_all(fd, memoryview(buf)[:length], first, high - first, direct)
+            if got < high - first:
+                raise EOFError(f"ended {high - first - got} bytes early")
+            yield start, buf[low - first : high - first].view(dtype).reshape((k, *row_shape))
+    finally:
+        os.close(fd)
+
+
+def _pread_all(fd: int, into: memoryview, position: int, needed: int, direct: bool) -> tuple[int, bool]:
+    """Read into ``into`` from ``position`` until ``needed`` bytes are in (or the file ends); returns the
+    bytes read and whether the file still reads directly."""
+    got = 0
+    while got < needed:
+        try:
+            step = os.preadv(fd, [into[got:]], position + got)
+        except OSError as err:
+            if err.errno != errno.EINVAL or not direct:
+                raise
+            _drop_direct(fd)  # this file system takes no direct reads after all: read the ordinary way
+            direct = False
+            continue
+        if not step:
+            break
+        got += step
+    return got, direct
+
+
+class AlignedSink:
+    """A write-only file object for writers that emit small pieces (Parquet): they are gathered into
+    page-aligned buffers that a thread writes out directly when full, while the writer encodes the next
+    ones (so the encoder never waits for the disk); the tail is written at close."""
+
+    def __init__(self, path: str, size: int = 8 << 20) -> None:
+        self._out = DirectOutput(path)
+        try:
+            self._writer = overlap.BufferWriter(self._out, (size, 1),
+                                                allocate=lambda shape: aligned_empty(shape, np.uint8))
+        except BaseException:
+            self._out.close()
+            raise
+        self._buffer = self._writer.buffer().reshape(-1)
+        self._used = self._position = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        view = np.frombuffer(memoryview(data).cast("B"), np.uint8)
+        done = 0
+        while done < len(view):
+            step = min(len(view) - done, len(self._buffer) - self._used)
+            self._buffer[self._used : self._used + step] = view[done : done + step]
+            self._used += step
+            done += step
+            if self._used == len(self._buffer):
+                full, self._used = self._buffer, 0  # nothing left to write at close if the next step fails
+                self._writer.submit(full.reshape(-1, 1), len(full))
+                self._buffer = self._writer.buffer().reshape(-1)
+        self._position += done
+        return done
+
+    def tell(self) -> int:
+        return self._position
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        """Nothing: buffers are written when full and at close (flushing early would break alignment)."""
+
+    def __enter__(self) -> AlignedSink:
+        return self
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(check=kind is None)
+
+    def close(self, *, check: bool = True) -> None:
+        """Write the tail and wait for every queued write; with ``check``, raise a write's error (a full
+        disk, say), else only finish (the caller is already failing)."""
+        if not self.closed:
+            self.closed = True
+            try:
+                if self._used:
+                    self._writer.submit(self._buffer.reshape(-1, 1), self._used)
+                self._writer.finish(check=check)
+            finally:
+                self._out.close()
