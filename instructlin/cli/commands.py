@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from instructlin.atomic import atomic_write
+from instructlin.cli.config import config_from_args, progress_bars
 from instructlin.cli.embed import cmd_embed
 from instructlin.cli.exits import run_command
 from instructlin.cli.map import cmd_map, declared_encoder
@@ -24,7 +25,6 @@ from instructlin.cli.outputs import check_output_file, check_output_folder
 from instructlin.core.map_io import check_map_folder
 from instructlin.errors import DataError
 from instructlin.io.npy_files import load_npy
-from instructlin.pipeline.experiment import ExperimentConfig
 from instructlin.pipeline.sampling import parse_train_size
 
 logger = logging.getLogger("instructlin")
@@ -139,43 +139,6 @@ def _engine_flags(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--concurrency", type=_int_at_least(1), default=None,
                         help=f"with --engine ray: workers, one {what[:-1]} each (default: one per CPU, or per GPU "
                         "where the cluster has GPUs; at most one per shard)")
-
-
-def config_from_args(args: argparse.Namespace, **extra) -> ExperimentConfig:
-    """The experiment config the CLI flags describe."""
-    instructions = args.instructions or []
-    aspects = args.aspects or (args.label_columns or [])[: len(instructions)]
-    if instructions and len(aspects) != len(instructions):
-        if len(instructions) == 1 and not aspects:
-            aspects = [""]  # the first label column
-        else:
-            raise DataError("Give one --aspect per --instruction (the label column each one targets).")
-    return ExperimentConfig(
-        data=args.data, text_column=args.text_column,
-        label_columns=tuple(args.label_columns) if args.label_columns else None,
-        instructions=tuple(zip(aspects, instructions, strict=True)), encoder=args.encoder,
-        instruction_template=args.instruction_template, train_size=args.train_size, selection=args.selection,
-        seed=args.seed, method=args.method, device=args.device, max_seq_length=args.max_seq_length,
-        batch_size=args.batch_size, cache_dir=args.cache_dir, n_per_class=args.n_per_class,
-        drop_empty=args.drop_empty, **extra,
-    )
-
-
-def progress_bars(quiet: bool):
-    if quiet:
-        return None
-    from instructlin.extras import progress_bar as tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, unit="text"))
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    return progress
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

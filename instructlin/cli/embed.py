@@ -34,7 +34,7 @@ def cmd_embed(args: argparse.Namespace) -> None:
 
 def _embed_table(args: argparse.Namespace) -> None:
     """One table's texts to one .npy and its provenance sidecar, through the embedding cache."""
-    from instructlin.cli.commands import config_from_args, progress_bars
+    from instructlin.cli.config import config_from_args, progress_bars
     from instructlin.pipeline.stages import encoder_metadata, load_data, open_encoder
     from instructlin.sources.cache import EmbeddingCache
 

@@ -12,6 +12,7 @@ from instructlin.core.devices import DEVICE_CHOICES, Device
 from instructlin.pipeline.sampling import Selection
 from instructlin.sources.datasets import SUPPORTED_SUFFIXES
 from instructlin.sources.encoders import EncoderName
+from instructlin.vectors.files import MAX_VECTOR_DIM, MAX_VECTOR_ROWS, VECTOR_FILE_TYPES
 
 __all__ = ["CRITERION_CHOICES", "DEVICE_CHOICES", "ENCODER_CHOICES", "FILE_TYPES", "LOSS_CHOICES",
            "MAX_UPLOAD_BYTES", "MAX_UPLOAD_MB", "MAX_VECTOR_DIM", "MAX_VECTOR_ROWS", "METHOD_CHOICES",
@@ -29,11 +30,6 @@ FILE_TYPES: tuple[str, ...] = tuple(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 #: The largest file the app accepts as an upload.
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
-#: Embedding file types the "Your vectors" page and ``instructlin.vectors.files`` read (no pickle, ever).
-VECTOR_FILE_TYPES: tuple[str, ...] = ("npy", "parquet")
-#: The most rows and dimensions ``instructlin.vectors.files`` reads from one uploaded embeddings file.
-MAX_VECTOR_ROWS = 100_000
-MAX_VECTOR_DIM = 16_384
 
 #: One line per map method, for widgets and help texts.
 METHOD_LABELS: dict[str, str] = {

@@ -116,7 +116,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
             require_square(X, Y, "method='procrustes'")
             W, b = procrustes_solution(X, Y)
         elif method is MapMethod.SGD:
-            from instructlin.sources.encoders import resolve_device
+            from instructlin.core.devices import resolve_device
 
             W, b, self.history_ = train_linear(
                 X, Y, epochs=self.epochs, learning_rate=self.learning_rate,
@@ -160,7 +160,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
     def _transform_torch(self, X):
         import torch
 
-        from instructlin.sources.encoders import resolve_device
+        from instructlin.core.devices import resolve_device
 
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise ValueError(

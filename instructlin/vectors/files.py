@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.cli.options import MAX_VECTOR_DIM, MAX_VECTOR_ROWS
 from instructlin.errors import DataError
 from instructlin.extras import require
 from instructlin.io.arrow_lists import vectors as list_vectors
@@ -21,6 +20,13 @@ from instructlin.sources.datasets import read_table
 
 #: Fewer instructed rows than this cannot be fitted and cross-validated.
 MIN_PAIRS = 4
+
+#: Embedding file types the "Your vectors" page and this module read (no pickle, ever).
+VECTOR_FILE_TYPES: tuple[str, ...] = ("npy", "parquet")
+#: The most rows and dimensions this module reads from one uploaded embeddings file.
+MAX_VECTOR_ROWS = 100_000
+MAX_VECTOR_DIM = 16_384
+
 
 
 @dataclass(frozen=True)
