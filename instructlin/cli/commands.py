@@ -23,6 +23,7 @@ from instructlin.cli.options import (
 )
 from instructlin.cli.outputs import check_output_file, check_output_folder
 from instructlin.core.map_io import check_map_folder
+from instructlin.core.params import DEFAULT_CHUNK_SIZE
 from instructlin.errors import DataError
 from instructlin.io.npy_files import load_npy
 from instructlin.pipeline.sampling import parse_train_size
@@ -80,7 +81,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="default: $INSTRUCTLIN_CACHE or ~/.cache/instructlin")
     parser.add_argument("--n-per-class", type=_int_at_least(1), default=None, help="subsample, stratified and seeded")
     parser.add_argument("--drop-empty", action="store_true", help="drop rows with empty text")
-    parser.add_argument("--train-size", "--train-fraction", dest="train_size", type=_train_size,
+    parser.add_argument("--train-size", dest="train_size", type=_train_size,
                         default=0.2, help="texts given a teacher pass: a count (32) or a fraction (0.2)")
     parser.add_argument("--selection", default="random", choices=SELECTION_CHOICES,
                         help="how those texts are chosen: random (stratified) or label-free over base")
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--input", required=True, help="a .npy / .parquet file, or a folder or glob of shards")
     apply.add_argument("--output", required=True, help="a file, or a folder for shards (same names, resumable)")
     apply.add_argument("--column", default="embedding", help="Parquet list column to map")
-    apply.add_argument("--chunk-size", "--batch-size", dest="chunk_size", type=_int_at_least(1), default=65536,
+    apply.add_argument("--chunk-size", dest="chunk_size", type=_int_at_least(1), default=DEFAULT_CHUNK_SIZE,
                        help="rows per block (per worker batch with --engine ray); memory is a few blocks")
     _engine_flags(apply, "maps")
     apply.add_argument("--encoder-id", help="the encoder that made --input (default: what its metadata names); "

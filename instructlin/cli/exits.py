@@ -8,7 +8,7 @@ import sys
 import warnings
 from collections.abc import Callable
 
-from instructlin.errors import DataError, EncoderUnavailableError, MissingExtraError
+from instructlin.errors import DataError, EncoderUnavailableError, MissingExtraError, one_line
 
 #: Errors that mean the input, a flag or the machine needs fixing, not instructlin: exit 2.
 USER_ERRORS = (DataError, EncoderUnavailableError, MissingExtraError, ValueError, OSError)
@@ -18,7 +18,7 @@ INTERRUPTED = ("interrupted (Ctrl-C); files are only ever written whole, so run 
 
 def error_line(message: str) -> None:
     """Print ``instructlin: error: MESSAGE`` on stderr as one line, whatever the message held."""
-    print(f"instructlin: error: {' '.join(str(message).split())}", file=sys.stderr)
+    print(f"instructlin: error: {one_line(message)}", file=sys.stderr)
 
 
 def run_command(command: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:

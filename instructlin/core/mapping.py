@@ -15,7 +15,7 @@ from instructlin.core.choices import MapMethod, Prior
 from instructlin.core.closed_form import fit_closed_form, require_square
 from instructlin.core.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.core.metrics import row_cosine
-from instructlin.core.params import check_params
+from instructlin.core.params import DEFAULT_CHUNK_SIZE, check_params
 from instructlin.core.sgd import EpochCallback, EpochRecord, train_linear
 from instructlin.core.solvers import procrustes_solution
 from instructlin.core.validation import (
@@ -76,7 +76,7 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         device: str = "auto",
         random_state: int = 42,
         callback: EpochCallback | None = None,
-        chunk_size: int = 65536,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> None:
         self.method = method
         self.alpha = alpha

@@ -15,6 +15,8 @@ from typing import Any
 from instructlin.core.choices import Choice, Criterion, Loss, MapMethod, Prior
 
 AUTO = "auto"
+#: Rows mapped per block (``transform`` and ``instructlin map``): 64 Ki rows bound memory at any corpus size.
+DEFAULT_CHUNK_SIZE = 65536
 
 
 def _is_int(value: Any) -> bool:

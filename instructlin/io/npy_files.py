@@ -9,18 +9,31 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from instructlin.atomic import atomic_write
 from instructlin.core.checks import check_finite
-from instructlin.errors import JSON_ERRORS, DataError, json_problem
+from instructlin.errors import JSON_ERRORS, DataError, json_problem, one_line
 from instructlin.extras import require
 
 NPY_MAGIC = b"\x93NUMPY"
 #: The Parquet schema metadata key that holds the same provenance as a ``.npy.json`` sidecar.
 PARQUET_ENCODER_KEY = b"instructlin.encoder"
+
+
+def decode_npy(source: str | Path | BinaryIO, what: str, *, error: type[DataError] = DataError) -> np.ndarray:
+    """The one ``.npy`` decoder: numbers only, never unpickled; a damaged file is an ``error`` naming ``what``."""
+    try:
+        return np.load(source, allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise error(f"{what} holds Python objects, which instructlin never unpickles; save a numeric "
+                        "array (numpy.save of a float array).") from None
+        raise error(f"{what} is truncated or damaged ({one_line(err)}).") from None
+    except (OSError, EOFError) as err:
+        raise error(f"{what} is truncated or damaged ({one_line(err)}).") from None
 
 
 def load_npy(path: str | Path, what: str) -> np.ndarray:
@@ -34,13 +47,7 @@ def load_npy(path: str | Path, what: str) -> np.ndarray:
                             "(or `instructlin embed`).")
         handle.seek(0)
         check_npy_size(handle, f"{what} {path}")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except ValueError as err:
-        raise DataError(f"{what} {path} cannot be read without unpickling ({err}); "
-                        "save a numeric array (numpy.save of a float array).") from None
-    except (OSError, EOFError) as err:
-        raise DataError(f"{what} {path} is truncated or damaged ({err}).") from None
+    array = decode_npy(path, f"{what} {path}")
     if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
         raise DataError(f"{what} {path} holds a {array.dtype} array of shape {array.shape}; "
                         "expected numbers of shape (n_texts, dim).")
@@ -57,7 +64,7 @@ def read_npy_header(handle: Any, what: str) -> tuple[tuple[int, ...], bool, np.d
         reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0  # 3.0: as 2.0
         return reader(handle)
     except (ValueError, EOFError) as err:
-        raise DataError(f"{what} is not a .npy file, or its header is damaged ({' '.join(str(err).split())}); "
+        raise DataError(f"{what} is not a .npy file, or its header is damaged ({one_line(err)}); "
                         "save the array with numpy.save.") from None
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from instructlin.atomic import atomic_write
-from instructlin.errors import DataError
+from instructlin.errors import DataError, one_line
 from instructlin.extras import require
 from instructlin.io import arrow_lists
 from instructlin.io.npy_files import PARQUET_ENCODER_KEY
@@ -57,7 +57,7 @@ def encode_file(encoder: Any, source: Path, target: Path, *, text_column: str = 
     try:
         reader = pq.ParquetFile(source)
     except (pa.ArrowException, OSError) as err:
-        raise DataError(f"{source.name} is not a readable Parquet file ({' '.join(str(err).split())}).") from None
+        raise DataError(f"{source.name} is not a readable Parquet file ({one_line(err)}).") from None
     schema = reader.schema_arrow
     if text_column not in schema.names:
         raise DataError(f"{source.name} has no column {text_column!r}; columns found: {schema.names}. "

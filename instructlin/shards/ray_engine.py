@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from instructlin.errors import DataError
+from instructlin.errors import DataError, one_line
 from instructlin.extras import require
 from instructlin.shards.workers import ShardOutcome
 
@@ -65,7 +65,7 @@ def ray_session(address: str | None = None) -> Iterator[Any]:
                          log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
             except (ConnectionError, RuntimeError, ValueError) as err:
                 where = f"the Ray cluster at {address}" if address else "a local Ray"
-                raise DataError(f"Could not start or reach {where}: {' '.join(str(err).split())}. Check "
+                raise DataError(f"Could not start or reach {where}: {one_line(err)}. Check "
                                 "--address (ray://HOST:10001 or HOST:6379), or drop it for a local run.") from None
             started = True
         context = ray.data.DataContext.get_current()
@@ -159,4 +159,4 @@ def run_on_ray(
                     yield ShardOutcome.from_row(row)
         except ray.exceptions.RayError as err:  # a worker could not start (e.g. its map or encoder failed)
             cause = getattr(err, "cause", None) or err
-            raise DataError(f"A Ray worker failed: {' '.join(str(cause).split())[:400]}") from None
+            raise DataError(f"A Ray worker failed: {one_line(cause)[:400]}") from None

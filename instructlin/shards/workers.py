@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from instructlin.core.map_io import file_sha256
-from instructlin.errors import DataError
+from instructlin.errors import DataError, one_line
 from instructlin.timing import peak_rss_mb
 
 #: A worker: a callable object built once per process (or Ray actor) that maps a batch of shard paths,
@@ -49,10 +49,6 @@ class ShardOutcome:
     def from_row(cls, row: dict[str, Any]) -> ShardOutcome:
         kinds = {"name": str, "error": str, "output_sha256": str, "peak_rss_mb": float, "start_rss_mb": float}
         return cls(**{key: kinds.get(key, int)(row[key]) for key in cls.__dataclass_fields__})
-
-
-def one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
 
 
 def run_shard(shard: Path, target: Path, write: Callable[[Path, Path], int]) -> ShardOutcome:

@@ -22,6 +22,7 @@ import numpy as np
 from instructlin.atomic import atomic_write
 from instructlin.core.checks import check_finite
 from instructlin.errors import JSON_ERRORS, PackError, json_problem
+from instructlin.io.npy_files import decode_npy
 from instructlin.sources.cache import texts_digest
 from instructlin.timing import Timing, time_call
 
@@ -122,11 +123,7 @@ class Pack:
             raise PackError(f"{path}: SHA-256 {found[:12]} is not the manifest's {entry.sha256[:12]}; the file "
                             f"changed after the pack was made: restore it, or remake it with the command in "
                             f"{MANIFEST} and update its sha256.")
-        try:
-            array = np.load(io.BytesIO(raw), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise PackError(f"{path}: not a numeric .npy array ({err}); remake it with `instructlin embed`.") \
-                from None
+        array = decode_npy(io.BytesIO(raw), str(path), error=PackError)
         if tuple(array.shape) != entry.shape or str(array.dtype) != entry.dtype:
             raise PackError(f"{path}: a {array.dtype} array of shape {tuple(array.shape)}, but the manifest says "
                             f"{entry.dtype} {entry.shape}; fix the manifest or remake the file.")

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from instructlin.errors import DataError
+from instructlin.errors import DataError, one_line
 from instructlin.extras import require
 from instructlin.io.arrow_lists import vectors as list_vectors
 from instructlin.io.budgets import check_vector_size, npy_shape, parquet_list_values
+from instructlin.io.npy_files import decode_npy
 from instructlin.sources.datasets import read_table
 
 #: Fewer instructed rows than this cannot be fitted and cross-validated.
@@ -66,10 +67,6 @@ class AlignedVectors:
         return len(self.paired) == len(self.base)
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _checked(array: np.ndarray, ids: np.ndarray | None, name: str, max_rows: int) -> np.ndarray:
     """Numbers of shape (rows, d), within the limits, without NaN or inf; else a DataError naming ``name``."""
     if array.ndim != 2:
@@ -115,10 +112,7 @@ def read_vectors(path: str | Path, *, name: str | None = None, id_column: str | 
         shape, _ = npy_shape(path, name)  # from the header: nothing decoded yet
         if len(shape) == 2:
             check_vector_size(*shape, name, max_rows=max_rows, max_dim=MAX_VECTOR_DIM, max_values=max_values)
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as err:
-            raise DataError(f"{name} is truncated or damaged ({_one_line(err)}).") from None
+        array = decode_npy(path, name)
         return VectorFile(name, _checked(array, None, name, max_rows))
     if suffix != ".parquet":
         raise DataError(f"{name}: embeddings are read from .npy or .parquet files, not {suffix or 'this file'}.")
@@ -132,7 +126,7 @@ def _read_parquet(path: Path, name: str, id_column: str | None, vector_column: s
         parquet = pq.ParquetFile(path)
         schema, meta = parquet.schema_arrow, parquet.metadata
     except (pa.ArrowException, OSError) as err:
-        raise DataError(f"{name} is not a readable Parquet file ({_one_line(err)}).") from None
+        raise DataError(f"{name} is not a readable Parquet file ({one_line(err)}).") from None
     lists = [f.name for f in schema if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
              or pa.types.is_fixed_size_list(f.type)]
     if vector_column is None:
@@ -155,7 +149,7 @@ def _read_parquet(path: Path, name: str, id_column: str | None, vector_column: s
     try:
         table = parquet.read(columns=[c for c in (id_column, vector_column) if c is not None])
     except (pa.ArrowException, OSError) as err:
-        raise DataError(f"{name} is not a readable Parquet file ({_one_line(err)}).") from None
+        raise DataError(f"{name} is not a readable Parquet file ({one_line(err)}).") from None
     ids = None
     if id_column is not None:
         column = table.column(id_column)
@@ -179,7 +173,7 @@ def read_labels(path: str | Path, *, name: str | None = None, id_column: str | N
     try:
         frame = read_table(path)
     except DataError as err:
-        raise DataError(_one_line(str(err).replace(str(path), name).replace(path.name, name))) from None
+        raise DataError(one_line(str(err).replace(str(path), name).replace(path.name, name))) from None
     columns = [str(c) for c in frame.columns]
     id_column = None if not ids else id_column or ("id" if "id" in columns else None)
     others = [c for c in columns if c != id_column]
