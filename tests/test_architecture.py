@@ -156,3 +156,28 @@ def test_the_glossary_defines_the_project_words():
     glossary = doc[doc.index("## Glossary"):]
     for word in ("aspect", "instruction", "pair", "teacher", "pack", "stand-in"):
         assert re.search(rf"^- \*\*{re.escape(word)}\*\*", glossary, flags=re.M | re.I), word
+
+
+def test_every_named_choice_is_a_choice_that_lists_the_valid_values():
+    """One kind of enum for every choice a user names (method, device, encoder, selection, engine, ...): a
+    typo is refused by listing the valid values. ``extras.Extra`` sits below the core and names pip extras."""
+    import enum
+    import importlib
+    import pkgutil
+
+    import instructlin
+    from instructlin.core.choices import Choice
+
+    enums = set()
+    for info in pkgutil.walk_packages(instructlin.__path__, "instructlin."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        enums |= {v for v in vars(module).values() if isinstance(v, type) and issubclass(v, enum.Enum)
+                  and v.__module__ == info.name and v is not Choice}
+    assert len(enums) >= 9
+    stray = sorted(e.__qualname__ for e in enums if not issubclass(e, Choice) and e.__name__ != "Extra")
+    assert not stray, f"enums that are not instructlin.core.choices.Choice: {stray}"
+    for choice in enums - {e for e in enums if e.__name__ == "Extra"}:
+        with pytest.raises(ValueError, match=re.escape(", ".join(choice.values()))):
+            choice("no-such-value")

@@ -27,6 +27,7 @@ from instructlin.core.params import DEFAULT_CHUNK_SIZE
 from instructlin.errors import DataError
 from instructlin.io.npy_files import load_npy
 from instructlin.pipeline.sampling import parse_train_size
+from instructlin.shards.workers import Engine
 
 logger = logging.getLogger("instructlin")
 
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _engine_flags(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+    parser.add_argument("--engine", default=Engine.LOCAL.value, choices=Engine.values(),
                         help="for a folder of shards: local (this process) or ray (a Ray Data actor pool)")
     parser.add_argument("--address", default=None,
                         help="with --engine ray: the Ray cluster to join (default: start a local Ray)")

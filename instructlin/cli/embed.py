@@ -12,6 +12,7 @@ from instructlin.cli.map import is_shard_source, shard_progress, shard_summary
 from instructlin.cli.outputs import check_output_file, check_output_folder
 from instructlin.errors import DataError
 from instructlin.io.npy_files import write_sidecar
+from instructlin.shards.workers import Engine
 
 
 def save_npy(path: str, array: np.ndarray) -> None:
@@ -26,7 +27,7 @@ def cmd_embed(args: argparse.Namespace) -> None:
     if is_shard_source(args.data):
         _embed_shards(args)
         return
-    if args.engine != "local":
+    if args.engine != Engine.LOCAL:
         raise DataError(f"--engine {args.engine} encodes a folder (or glob) of Parquet text shards; --data "
                         f"{args.data} is not one. Drop --engine, or split the table into shards.")
     _embed_table(args)

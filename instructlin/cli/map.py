@@ -11,6 +11,7 @@ from pathlib import Path
 from instructlin.errors import DataError
 from instructlin.io.arrow_memory import keep_freed_pages
 from instructlin.io.npy_files import input_encoder
+from instructlin.shards.workers import Engine
 
 
 def declared_encoder(flag: str | None, *paths: str | Path) -> str | None:
@@ -60,7 +61,7 @@ def cmd_map(args: argparse.Namespace) -> None:
     if sharded:
         _map_shards(args, model)
         return
-    if args.engine != "local":
+    if args.engine != Engine.LOCAL:
         raise DataError(f"--engine {args.engine} maps a folder (or glob) of shards; --input {args.input} is one "
                         "file. Drop --engine, or split the file into shards.")
     from instructlin.io.streaming import map_file

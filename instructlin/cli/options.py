@@ -23,8 +23,8 @@ METHOD_CHOICES: tuple[str, ...] = MapMethod.values()
 PRIOR_CHOICES: tuple[str, ...] = Prior.values()
 CRITERION_CHOICES: tuple[str, ...] = Criterion.values()
 LOSS_CHOICES: tuple[str, ...] = Loss.values()
-SELECTION_CHOICES: tuple[str, ...] = tuple(s.value for s in Selection)
-ENCODER_CHOICES: tuple[str, ...] = tuple(e.value for e in EncoderName)
+SELECTION_CHOICES: tuple[str, ...] = Selection.values()
+ENCODER_CHOICES: tuple[str, ...] = EncoderName.values()
 #: Table file types without the dot, as file pickers want them.
 FILE_TYPES: tuple[str, ...] = tuple(s.lstrip(".") for s in SUPPORTED_SUFFIXES)
 #: The largest file the app accepts as an upload.

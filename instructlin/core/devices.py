@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
+from instructlin.core.choices import Choice
 from instructlin.errors import EncoderUnavailableError
 from instructlin.extras import require
 
 
-class Device(str, Enum):
+class Device(Choice):
     """Devices a run may ask for; ``auto`` picks the best present."""
 
     AUTO = "auto"
@@ -17,7 +16,7 @@ class Device(str, Enum):
     MPS = "mps"
 
 
-DEVICE_CHOICES: tuple[str, ...] = tuple(d.value for d in Device)
+DEVICE_CHOICES: tuple[str, ...] = Device.values()
 
 
 def resolve_device(device: str | Device = Device.AUTO) -> str:

@@ -47,7 +47,7 @@ from instructlin.sources.protocols import TextEncoder
 __all__ = ["DEFAULT_INSTRUCTIONS", "ExperimentConfig", "ExperimentResult", "InstructionResult", "StageProgress",
            "experiment_result", "run_experiment"]
 
-_CHOICES = {"method": tuple(m.value for m in MapMethod), "selection": tuple(s.value for s in Selection),
+_CHOICES = {"method": MapMethod.values(), "selection": Selection.values(),
             "device": DEVICE_CHOICES}
 
 

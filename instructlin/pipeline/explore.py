@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Collection, Mapping, Sequence
-from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from instructlin.core.choices import Choice
 from instructlin.core.metrics import l2_normalize, neighbour_sets, row_cosine
 from instructlin.extras import require
 from instructlin.io.csv_export import csv_bytes, frame_csv_bytes
@@ -29,7 +29,7 @@ MOVES = {
 COSINE_ERROR = "cosine error"  # 1 - cos(mapped, instructed): how far the mapped vector is from the teacher's
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(Choice):
     """File formats for exported tables."""
 
     CSV = "csv"

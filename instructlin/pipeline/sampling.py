@@ -6,16 +6,15 @@ them (k-center, k-means medoids) costs no labels and no teacher time.
 
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 
+from instructlin.core.choices import Choice
 from instructlin.core.metrics import l2_normalize
 from instructlin.errors import DataError
 from instructlin.sources.datasets import TextDataset
 
 
-class Selection(str, Enum):
+class Selection(Choice):
     """How the train rows are chosen."""
 
     RANDOM = "random"  # seeded, stratified on the labels where there are any

@@ -25,11 +25,10 @@ from instructlin.core.map_io import CONFIG_FILE, WEIGHTS_FILE, file_sha256
 from instructlin.errors import DataError
 from instructlin.io.streaming import DEFAULT_CHUNK_SIZE, map_file
 from instructlin.shards.lock import FolderLock, remove_worker_temps
-from instructlin.shards.workers import ShardOutcome, ShardWorker, run_local
+from instructlin.shards.workers import Engine, ShardOutcome, ShardWorker, run_local
 
 MANIFEST = "instructlin-shards.json"
 SHARD_SUFFIXES = (".npy", ".parquet")
-ENGINES = ("local", "ray")
 #: ``progress(shard_name, done_shards, total_shards, status)`` after each shard; status is "written",
 #: "skipped" (already complete) or "failed".
 ShardProgress = Callable[[str, int, int, str], None]
@@ -208,9 +207,9 @@ class ShardRun:
 
 
 def check_engine(engine: str, address: str | None) -> None:
-    if engine not in ENGINES:
-        raise DataError(f"Unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
-    if address and engine != "ray":
+    if engine not in Engine.values():
+        raise DataError(f"Unknown engine {engine!r}; use one of {', '.join(Engine.values())}.")
+    if address and engine != Engine.RAY:
         raise DataError("--address names a Ray cluster; add --engine ray.")
 
 
@@ -221,7 +220,7 @@ def map_shards(
     *,
     column: str = "embedding",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    engine: str = "local",
+    engine: str = Engine.LOCAL,
     address: str | None = None,
     concurrency: int | None = None,
     progress: ShardProgress | None = None,
@@ -242,7 +241,7 @@ def map_shards(
                   "column": column, "chunk_size": chunk_size}  # absolute: a worker on another node has another cwd
         if not run.pending:
             return run.drive([], progress)
-        if engine == "ray":
+        if engine == Engine.RAY:
             from instructlin.shards.ray_engine import run_on_ray
 
             return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,

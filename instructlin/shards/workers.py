@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from instructlin.core.choices import Choice
 from instructlin.core.map_io import file_sha256
 from instructlin.errors import DataError, one_line
 from instructlin.timing import peak_rss_mb
@@ -23,6 +24,13 @@ from instructlin.timing import peak_rss_mb
 #: A worker: a callable object built once per process (or Ray actor) that maps a batch of shard paths,
 #: ``{"shard": array of paths}``, to a batch of :class:`ShardOutcome` columns.
 Batch = dict[str, np.ndarray]
+
+
+class Engine(Choice):
+    """What hands out the shards: this process (``local``), or a Ray Data actor pool (``ray``)."""
+
+    LOCAL = "local"
+    RAY = "ray"
 
 
 @dataclass

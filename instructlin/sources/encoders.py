@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
+from instructlin.core.choices import Choice
 from instructlin.core.devices import Device, resolve_device
 from instructlin.errors import EncoderUnavailableError
 from instructlin.extras import require
@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_TEMPLATE", "QWEN3_TEMPLATE", "Device", "Encoder", "EncoderNa
            "ProgressCallback", "TextEncoder", "check_template", "load_encoder", "resolve_device", "template_for"]
 
 
-class EncoderName(str, Enum):
+class EncoderName(Choice):
     """Named encoders; any other value is a local folder or a hub model id."""
 
     AUTO = "auto"  # Qwen3 when it can be had, else the offline default
