@@ -222,7 +222,8 @@ def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
     from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS
     from instructlin.pipeline.report import NA_NO_CLUSTERS, NA_NO_GAP
     from instructlin.sources.datasets import load_demo
-    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack, write_pack
+    from instructlin.sources.pack_writer import write_pack
+    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack
 
     gemma = read_pack(DEMO_PACK_DIR)
     shuffled = np.random.default_rng(0).permutation(gemma.load(DEFAULT_INSTRUCTIONS["topic"]))
@@ -243,7 +244,8 @@ def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
 
 def test_home_names_a_bad_pack_and_the_fix(tmp_path, monkeypatch):
     from instructlin.sources.datasets import load_demo
-    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack, write_pack
+    from instructlin.sources.pack_writer import write_pack
+    from instructlin.sources.packs import DEMO_PACK_DIR, read_pack
 
     monkeypatch.setenv("INSTRUCTLIN_PACK", str(tmp_path))
     at = app("app.py")

@@ -181,3 +181,10 @@ def test_every_named_choice_is_a_choice_that_lists_the_valid_values():
     for choice in enums - {e for e in enums if e.__name__ == "Extra"}:
         with pytest.raises(ValueError, match=re.escape(", ".join(choice.values()))):
             choice("no-such-value")
+
+
+@pytest.mark.parametrize("folder", ["instructlin", "ui"])
+def test_no_module_is_over_250_lines(folder):
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / folder).rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 250}
+    assert not long, f"split these by concept: {long}"

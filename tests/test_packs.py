@@ -18,7 +18,8 @@ from instructlin.pipeline.specs import DataSpec, EmbeddingSpec, PackSpec
 from instructlin.pipeline.stages import embed, evaluate, fit_map, split_rows, stored_sets
 from instructlin.sources.cache import texts_digest
 from instructlin.sources.datasets import load_demo, sample_per_class
-from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST, read_pack, write_pack
+from instructlin.sources.pack_writer import write_pack
+from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST, read_pack
 
 if not (DEMO_PACK_DIR / MANIFEST).exists():
     pytest.skip(f"no embedding pack at {DEMO_PACK_DIR} (a checkout ships data/teacher)", allow_module_level=True)

@@ -130,11 +130,7 @@ def test_the_hub_is_probed_only_after_the_local_cache_misses(monkeypatch):
     assert hub.local_or_download(lambda **kw: "local", unavailable=lambda: LookupError("x")) == "local"
 
 
-def test_no_module_is_over_300_lines_and_the_architecture_doc_names_every_stage():
-    for folder in ("instructlin", "ui", "app_pages"):
-        for path in (ROOT / folder).rglob("*.py"):
-            n = len(path.read_text(encoding="utf-8").splitlines())
-            assert n <= 300, f"{path.relative_to(ROOT)} has {n} lines; split it by concept"
+def test_the_architecture_doc_names_every_stage():
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     assert "```mermaid" in doc
     stage_functions = {  # every public function of stages.py that takes a keyword-only spec is a stage
