@@ -99,16 +99,17 @@ class InstructionMap(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         self.chunk_size = chunk_size
 
     def fit(
-        self, X: Any, Y: Any, *, X_unpaired: Any = None, metadata: dict[str, Any] | None = None
+        self, X: Any, y: Any, *, X_unpaired: Any = None, metadata: dict[str, Any] | None = None
     ) -> InstructionMap:
-        """Learn the map from paired rows of base ``X`` and instructed ``Y`` embeddings.
+        """Learn the map from paired rows of base ``X`` and instructed ``y`` embeddings (``y`` is 2-D: one
+        vector per row, named as scikit-learn names a multi-output target).
 
         ``X_unpaired``: base embeddings of the whole corpus (no teacher needed); ``pca-ridge`` and
         ``auto`` learn their basis from them, or from ``X`` alone when they are not given.
         """
         check_params(self.get_params())
         self._reset_fitted()
-        X, Y = validate_pairs(self, X, Y)
+        X, Y = validate_pairs(self, X, y)
         method = MapMethod(self.method)
         self.alpha_, self.prior_, self.size_, self.cv_results_ = None, None, None, []
         self.history_: list[EpochRecord] = []

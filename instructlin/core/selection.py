@@ -55,8 +55,8 @@ NEIGHBOURS_K = 10
 DEFAULT_ALPHAS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 10.0)
 #: CV scores at most this many pairs (a seeded sample); the final map is solved on all of them.
 MAX_CV_PAIRS = 2000
-#: PCA sizes tried: steps of about 1.4x up to 64 (with few pairs the best size is sharp), then 2x (EmbeddingGemma,
-#: demo location, 32 pairs: 12 components keep 0.96 of the teacher's V-measure, 8 keep 0.61, 32 keep 0.75).
+#: PCA sizes tried: steps of about 1.4x up to 64, since with few pairs the best size is sharp (a step
+#: either side can lose much of the retention; docs/stand-in.md), then 2x.
 COMPONENT_SIZES = (4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256)
 #: CV repeats (new fold seeds) until about this many held-out predictions are scored: one 5-fold split of
 #: 32 pairs is too noisy to choose among close candidates; at 200 pairs and more one split is enough.
