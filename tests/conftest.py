@@ -6,15 +6,19 @@ import contextlib
 import hashlib
 import importlib
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
 
 from instructlin.sources.datasets import TextDataset
+from tests.rendered import shown
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+APP_ROOT = Path(__file__).resolve().parents[1]
+SHARED = APP_ROOT.parent / "shared" / "datasets"
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +131,59 @@ def offline_hub(monkeypatch) -> SimpleNamespace:
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", not_cached)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # so the code takes the probe path, not the shortcut
     return seen
+
+
+# --- the app's pages under AppTest ---------------------------------------------------------------------------
+
+#: A live-encoder session small enough for a test: the offline MiniLM on 4 texts per class, one timing repeat.
+SMALL_LIVE = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 4, "timing_repeats": 1}
+#: The kinds of element whose Markdown a visitor reads (sidebar included).
+TEXT_KINDS = ("success", "error", "info", "warning", "caption", "markdown", "subheader")
+
+
+def start_page(script: str, *, state: Mapping[str, Any] | None = None, query: Mapping[str, str] | None = None,
+               navigate: bool = False, timeout: float = 120):
+    """``script`` (e.g. ``app_pages/1_Data.py``) under AppTest with this session state and address bar, run
+    once. ``navigate`` opens it through app.py's ``st.navigation``, so ``switch_page`` moves as a click does."""
+    from streamlit.testing.v1 import AppTest
+
+    if str(APP_ROOT) not in sys.path:
+        sys.path.insert(0, str(APP_ROOT))  # the pages import the app-side package ui/
+    at = AppTest.from_file(str(APP_ROOT / ("app.py" if navigate else script)), default_timeout=timeout)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.switch_page(script).run() if navigate else at.run()
+
+
+def assert_ok(at) -> None:
+    """The page ran to its end: no exception and no error message."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric(at, label: str):
+    """The one metric element with this label (its ``value``, ``delta``, ``help``)."""
+    (found,) = [m for m in at.metric if m.label == label]
+    return found
+
+
+def page_texts(at, kinds: tuple[str, ...] = TEXT_KINDS, *, raw: bool = False) -> list[str]:
+    """Every message, caption and Markdown text of the page as the visitor reads it (escapes undone), or
+    with ``raw`` as the Markdown source the page wrote (to check that nothing in it renders as a link)."""
+    return [str(e.value) if raw else shown(e) for kind in kinds for e in at.get(kind)]
+
+
+@pytest.fixture(scope="module")
+def app_cache_dir(tmp_path_factory) -> Path:
+    """One embedding cache per test module, so its pages reuse what another of its pages encoded."""
+    return tmp_path_factory.mktemp("app-cache")
+
+
+@pytest.fixture
+def live_app(app_cache_dir, monkeypatch) -> Path:
+    """Pages as an offline server runs them, with the module's embedding cache (not ~/.cache)."""
+    monkeypatch.setenv("INSTRUCTLIN_CACHE", str(app_cache_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return app_cache_dir

