@@ -98,7 +98,7 @@ def test_a_learning_curve_point_is_the_repeated_stages_at_that_size(planted, fit
                                  selections=("random", "kcenter"), n_splits=2)
     assert len(fits) == 4 and [r["selection"] for r in rows] == ["random", "kcenter"]
     one_label = replace(dataset, labels={"place": dataset.labels["place"]})
-    kept = []
+    kept, cosines, maps = [], [], []
     for seed in (42, 43):
         config = replace(PLANTED, seed=seed, train_size=16, selection="kcenter")
         split = stages.split_rows(spec=config.split_spec(), dataset=one_label, base=embeddings.base)
@@ -106,4 +106,8 @@ def test_a_learning_curve_point_is_the_repeated_stages_at_that_size(planted, fit
         result = compose.fit_and_evaluate(spec=config.evaluation_spec("place"), dataset=one_label,
                                           embeddings=embeddings, split=split)
         kept.append(result.scores["place"].retention)
+        cosines.append(result.cosine_mapped["mean"])
+        maps.append(result.map.describe())
     assert rows[1]["n_train"] == 16 and rows[1]["retention"] == mean_sd(kept)["mean"]
+    assert rows[1]["cosine"] == mean_sd(cosines)["mean"] and rows[1]["maps"] == maps
+    assert rows[0]["cosine"] != rows[1]["cosine"]  # random and k-center chose other rows
