@@ -15,7 +15,7 @@ from instructlin.core.archive import unpack_map_archive
 from instructlin.core.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
 from instructlin.core.metrics import row_cosine
 from instructlin.errors import MapArchiveError
-from instructlin.pipeline import explore, stages
+from instructlin.pipeline import compose, explore, stages
 from instructlin.pipeline.report import gap_closed_text, over_tightening_note, retention_text
 from ui import cached, figures, page, state
 from ui.standin_view import stand_in_row
@@ -74,10 +74,9 @@ if method == "sgd":
     if st.button("Train (SGD)", type="primary", key="sgd_train") and not (job and job.running):
         data, encoder = cached.dataset(config.data_spec()), page.teacher(config)
         emb = cached.embeddings(config.embedding_spec())
-        job = TrainingJob(key, lambda callback: stages.evaluate(  # the same stages, on a thread, uncached
+        job = TrainingJob(key, lambda callback: compose.fit_and_evaluate(  # on a thread, uncached
             spec=config.evaluation_spec(aspect), dataset=data, embeddings=emb, split=rows,
-            fitted=stages.fit_map(spec=config.map_spec(aspect), embeddings=emb, split=rows,
-                                  metadata=stages.encoder_metadata(encoder), callback=callback)),
+            metadata=stages.encoder_metadata(encoder), callback=callback),
                           pace_s=state.get("sgd_pace_ms") / 1000).start()
         st.session_state["sgd_job"] = job
     if job is None or job.key != key:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from instructlin.core.mapping import InstructionMap
+from instructlin.pipeline.compose import fit_and_evaluate
 from instructlin.pipeline.experiment import ExperimentConfig
 from instructlin.pipeline.report import amortised_inputs
 from instructlin.pipeline.stages import (
@@ -27,8 +28,6 @@ from instructlin.pipeline.stages import (
     Split,
     embed,
     encoder_metadata,
-    evaluate,
-    fit_map,
     load_data,
     split_rows,
     time_steps,
@@ -81,10 +80,9 @@ def table(title: str, header: list[str], rows: list[list[str]], note: str = "") 
 
 def fit_and_score(config: ExperimentConfig, aspect: str, dataset, embeddings: Embeddings, split: Split,
                   metadata: dict[str, str] | None = None) -> InstructionResult:
-    """The map stage then the evaluation stage, as ``run_experiment`` runs them."""
-    fitted = fit_map(spec=config.map_spec(aspect), embeddings=embeddings, split=split, metadata=metadata)
-    return evaluate(spec=config.evaluation_spec(aspect), dataset=dataset, embeddings=embeddings, split=split,
-                    fitted=fitted)
+    """The map stage then the evaluation stage, through the composition ``run_experiment`` runs."""
+    return fit_and_evaluate(spec=config.evaluation_spec(aspect), dataset=dataset, embeddings=embeddings,
+                            split=split, metadata=metadata)
 
 
 def main() -> None:

@@ -14,17 +14,18 @@ import datetime
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from instructlin.core.mapping import InstructionMap
+from instructlin.pipeline.compose import repeated_splits
 from instructlin.pipeline.curves import learning_curve
 from instructlin.pipeline.experiment import ExperimentConfig
 from instructlin.pipeline.report import mean_sd, over_tightening
 from instructlin.pipeline.sampling import select_train_rows
-from instructlin.pipeline.stages import Embeddings, embed, evaluate, fit_map, load_data, split_rows
+from instructlin.pipeline.specs import EvaluationSpec
+from instructlin.pipeline.stages import Embeddings, embed, load_data
 from instructlin.sources.cache import EmbeddingCache
 from instructlin.sources.datasets import load_demo
 from instructlin.sources.encoders import load_encoder
@@ -70,16 +71,11 @@ def encoded_subset(encoder, path, labels, n_per_class, pairs):
 
 
 def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=(), seeds=10):
-    """The map and evaluation stages over N_SPLITS seeded 20 % splits; every number as mean and sd."""
-    rows = []
+    """The split, map and evaluation stages over N_SPLITS seeded 20 % splits (seeds 42, 43, ...), through the
+    library's repeated-splits composition; every number as mean and sd."""
     embeddings = Embeddings(((aspect, instruction),), base, {aspect: Y})
-    one = replace(dataset, labels={aspect: dataset.labels[aspect]})
-    for seed in range(42, 42 + N_SPLITS):
-        config = ExperimentConfig(method=method, map_params=params, seed=seed, n_kmeans_seeds=seeds)
-        split = split_rows(spec=config.split_spec(), dataset=dataset, base=base)
-        fitted = fit_map(spec=config.map_spec(aspect), embeddings=embeddings, split=split)
-        rows.append(evaluate(spec=config.evaluation_spec(aspect), dataset=one, embeddings=embeddings, split=split,
-                             fitted=fitted))
+    config = ExperimentConfig(method=method, map_params=params, seed=42, n_kmeans_seeds=seeds, n_splits=N_SPLITS)
+    rows = repeated_splits(spec=config.repeat_spec(aspect), dataset=dataset, embeddings=embeddings)
     s = [r.scores[aspect] for r in rows]
     out = {k: mean_sd(v) for k, v in {
         "v_base": [x.base.mean for x in s], "v_teacher": [x.instructed.mean for x in s],
@@ -95,7 +91,7 @@ def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=
     out["ndcg_mixed_ratio"] = mean_sd([r.stand_in.ndcg10_mixed / r.stand_in.ndcg10_teacher for r in rows])
     out["over_tight"] = sum(over_tightening(x.retention) for x in s)
     out["maps"] = sorted({r.map.describe().split(" (")[0].rsplit(" alpha", 1)[0] for r in rows})
-    out["n_train"] = len(split.train)
+    out["n_train"] = len(dataset) - len(rows[0].mapped_test)
     return out
 
 
@@ -169,7 +165,9 @@ def main() -> None:
         r = over_splits(demo, base, instructed["location"], "location", "location", method=kind, params=params)
         trade_rows.append([label, ms(r["retention"]), ms(r["cosine"]), ms(r["recall10_mapped"]),
                            ms(r["mixed_share"]), ms(r["ndcg_mixed_ratio"])])
-    curve = learning_curve(demo, base, instructed["location"], aspect="location", n_splits=N_SPLITS,
+    curve_spec = EvaluationSpec(ExperimentConfig().map_spec("location"), n_kmeans_seeds=5)
+    curve = learning_curve(spec=curve_spec, dataset=demo, embeddings=Embeddings(
+        (("location", "location"),), base, {"location": instructed["location"]}), n_splits=N_SPLITS,
                            selections=("random", "kcenter", "kmeans"))
     curve_rows = [[str(c["size"]), str(c["n_train"]), c["selection"],
                    f"{c['retention']:.3f} +- {c['retention_sd']:.3f}", f"{c['cosine']:.3f}"] for c in curve]

@@ -115,8 +115,6 @@ def test_no_module_imports_from_a_layer_above_its_own():
     assert upward_imports(import_graph(ROOT / "instructlin")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="pipeline.stages -> report -> experiment -> stages: cut by the one-composition "
-                   "step of issue 21; strict, so this mark must go when the loop does")
 def test_no_import_loop_even_through_lazy_imports():
     assert import_loops(import_graph(ROOT / "instructlin")) == []
 

@@ -14,12 +14,13 @@ import streamlit as st
 
 from instructlin.core.metrics import kmeans_labels
 from instructlin.io.budgets import check_table_size
-from instructlin.pipeline import curves, stages
-from instructlin.pipeline.experiment import ExperimentConfig, ExperimentResult, experiment_result
+from instructlin.pipeline import compose, curves, stages
+from instructlin.pipeline.config import ExperimentConfig
 from instructlin.pipeline.instruction_matrix import InstructionMatrix
 from instructlin.pipeline.instruction_matrix import instruction_matrix as measure_instructions
 from instructlin.pipeline.projection import aligned_projection
 from instructlin.pipeline.projection_store import STORE_COMMAND, projection_inputs, stored_projection
+from instructlin.pipeline.record import ExperimentResult, experiment_result
 from instructlin.pipeline.report import amortised_inputs
 from instructlin.pipeline.specs import (
     DataSpec,
@@ -28,6 +29,7 @@ from instructlin.pipeline.specs import (
     EvaluationSpec,
     MapSpec,
     PackSpec,
+    RepeatSpec,
     SplitSpec,
     TimingSpec,
 )
@@ -113,6 +115,14 @@ def evaluation(spec: EvaluationSpec) -> InstructionResult:
                            split=split(m.split), fitted=fitted_map(m))
 
 
+@st.cache_data(show_spinner="Fitting and scoring a map on each seeded split...", max_entries=16)
+def over_splits(spec: RepeatSpec) -> dict[str, Any]:
+    """Mean and sd over seeded splits; the first split is the cached :func:`evaluation` of ``spec.evaluation``."""
+    m = spec.evaluation.map
+    return compose.over_splits(spec=spec, dataset=dataset(m.embeddings.data), embeddings=embeddings(m.embeddings),
+                               first=evaluation(spec.evaluation))
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
 def timings(spec: TimingSpec) -> Timings:
     """Encode, re-encode, fit and map of one instruction, clocked on this process's device. On a pack nothing
@@ -137,6 +147,8 @@ def experiment(config: ExperimentConfig) -> ExperimentResult:
     results = []
     for aspect, _ in emb.pairs:
         result = evaluation(config.evaluation_spec(aspect))
+        if config.n_splits > 1:
+            result = replace(result, splits=over_splits(config.repeat_spec(aspect)))
         if config.measure_timing:
             result = replace(result, timings=timings(config.timing_spec(aspect)).steps)
         results.append(result)
@@ -193,11 +205,9 @@ def clusters(spec: EvaluationSpec, space: str, k: int) -> np.ndarray:
 @st.cache_data(show_spinner="Fitting maps at each train size, 3 seeded splits each...", max_entries=8)
 def learning_curve(spec: MapSpec) -> list[dict[str, Any]]:
     """Retention against the number of teacher-encoded texts, random and k-center selection."""
-    emb = embeddings(spec.embeddings)
     method = "auto" if spec.method == "sgd" else spec.method  # SGD per point would take minutes
-    return curves.learning_curve(dataset(spec.embeddings.data), emb.base, emb.instructed[spec.aspect],
-                                 aspect=spec.aspect, seed=spec.seed, n_kmeans_seeds=5,
-                                 map_params={**dict(spec.params), "method": method})
+    return curves.learning_curve(spec=EvaluationSpec(replace(spec, method=method), n_kmeans_seeds=5),
+                                 dataset=dataset(spec.embeddings.data), embeddings=embeddings(spec.embeddings))
 
 
 @st.cache_resource(show_spinner="Fitting the map on your vectors (no encoder runs)...", max_entries=4)

@@ -20,7 +20,6 @@ from instructlin.pipeline.report import (
     verdict_of,
 )
 from instructlin.pipeline.specs import PackSpec
-from instructlin.pipeline.stages import InstructionResult
 from instructlin.sources.packs import Pack
 from ui import cached, figures, page, plot_style, projection_figures, state
 from ui.home_cost import cost
@@ -80,12 +79,12 @@ def over_tightening_line(splits: dict) -> str | None:
             "better map.")
 
 
-def verdict(result: InstructionResult, aspect: str, teacher: str, measured: str) -> None:
+def verdict(splits: dict, aspect: str, teacher: str, measured: str) -> None:
     """What the instruction did to the teacher's clustering by ``aspect``, as measured (a sentiment instruction
     in the topic box is not "not followed": it moves the clustering elsewhere); ``measured``: its move over
     the control."""
-    v_base, v_teacher = result.splits["v_base"]["mean"], result.splits["v_instructed"]["mean"]
-    moved = f"V-measure against {aspect} {v_base:.2f} → {v_teacher:.2f} (mean over {result.splits['n']} splits)"
+    v_base, v_teacher = splits["v_base"]["mean"], splits["v_instructed"]["mean"]
+    moved = f"V-measure against {aspect} {v_base:.2f} → {v_teacher:.2f} (mean over {splits['n']} splits)"
     found = verdict_of(v_base, v_teacher)
     if found == "follows":
         st.success(f"**With this instruction, {teacher} clusters the texts more by {aspect}:** {moved}. {measured} "
@@ -145,10 +144,10 @@ def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix
     spec = config.evaluation_spec(aspect)
     with page.guard(f"Fitting and scoring the {aspect} instruction"):
         result = cached.evaluation(spec)
+        splits = cached.over_splits(config.repeat_spec(aspect))
         split = cached.split(config.split_spec())
     n_train, n_test = len(split.train), len(split.test)
-    verdict(result, aspect, pack.name, measured_sentence(matrix, instruction, aspect))
-    splits = result.splits
+    verdict(splits, aspect, pack.name, measured_sentence(matrix, instruction, aspect))
     seeds = f"seeds {splits['seeds'][0]}–{splits['seeds'][-1]}"
     st.markdown(f"**Mean ± sd over {splits['n']} seeded 20 % splits** ({seeds}): each fits a map on {n_train} "
                 f"texts and scores it on the other {n_test}.")

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from instructlin.core.mapping import InstructionMap
-from instructlin.pipeline.specs import TimingSpec
+from instructlin.pipeline.specs import TimingSpec, build_map
 from instructlin.sources.protocols import TextEncoder
 from instructlin.timing import Timing, time_call
 
@@ -41,8 +40,7 @@ def measure_timings(
                         params={**sample, "warmup": "one batch"}).scaled(scale)
         for name, instr in (("encode_base", None), ("encode_instructed", instruction))
     }
-    fitter = InstructionMap(spec.map.method, device=spec.map.device, random_state=spec.map.seed,
-                            **dict(spec.map.params))
+    fitter = build_map(spec.map)  # the estimator fit_map fits, fitted on the same rows, clocked
     fit_repeats = 1 if spec.map.method == "sgd" else max(repeats, 5)
     timings["fit"] = time_call(lambda: fitter.fit(base[train], instructed[train], X_unpaired=base),
                                name="fit", repeats=fit_repeats, warmup=0 if fit_repeats == 1 else 1,

@@ -44,7 +44,7 @@ class DemoViews:
 def demo_views(pack: str | Path, instruction: str, *, seed: int = 42) -> DemoViews:
     """The demo's run of ``instruction`` on a pack (demo corpus, auto map, 20 % split, ``seed``), as Home runs it."""
     from instructlin.pipeline import stages
-    from instructlin.pipeline.experiment import ExperimentConfig
+    from instructlin.pipeline.config import ExperimentConfig
 
     aspect = "location"  # the map depends on the instruction only; any labelling names it
     config = ExperimentConfig(data="demo", pack=str(pack), instructions=((aspect, instruction),),

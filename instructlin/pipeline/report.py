@@ -1,18 +1,16 @@
-"""The JSON record of an experiment: headline numbers, the chosen map, splits and costs."""
+"""How results read: retention and gap closed as text, over-tightening, mean and sd over splits, costs."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from instructlin.core.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
-from instructlin.timing import Timing, pipeline_costs, speedup_map_only
+from instructlin.timing import Timing
 
 if TYPE_CHECKING:
     from instructlin.core.metrics import AspectScores
-    from instructlin.pipeline.experiment import ExperimentResult, InstructionResult
 
 #: What a ratio shows where it means nothing (see ``metrics.retention`` and ``metrics.gap_closed``).
 NA_NO_CLUSTERS = "n/a (V ≈ 0)"
@@ -112,66 +110,3 @@ def marginal_cost(timings: dict[str, Timing], *, n_train: int, n_test: int) -> d
     instructlin_s = parts["encode_instructed_train_s"] + parts["fit_s"] + parts["map_s"]
     return {"reencode_s": parts["encode_instructed_all_s"], "instructlin_s": instructlin_s,
             "speedup": parts["encode_instructed_all_s"] / max(instructlin_s, 1e-12)}
-
-
-def map_record(result: InstructionResult) -> dict[str, Any]:
-    """What the map is and how it was chosen (the CV scores of every candidate)."""
-    model = result.map
-    return {"method": model.method_, "prior": model.prior_, "alpha": model.alpha_,
-            "size": model.size_, "describe": model.describe(), "criterion": model.criterion,
-            "cv_results": model.cv_results_}
-
-
-def experiment_record(result: ExperimentResult) -> dict[str, Any]:
-    """The CLI's JSON: the first instruction's headline numbers plus every instruction."""
-    main = result.primary
-    own = main.scores[main.aspect]
-    n_train, n_test = int(len(result.train_idx)), int(len(result.test_idx))
-    out: dict[str, Any] = {
-        "encoder": result.encoder,
-        "device": result.device,
-        "dim": result.dim,
-        "data": result.config.data,
-        "n_train": n_train,
-        "n_test": n_test,
-        "selection": result.config.selection,
-        "aspect": main.aspect,
-        "instruction": main.instruction,
-        "method": result.config.method,
-        "alpha": main.map.alpha_,
-        "map": map_record(main),
-        "v_measure": {k: getattr(own, k).to_dict() for k in ("base", "mapped", "instructed")},
-        "retention": own.retention,
-        "gap_closed": own.gap_closed,
-        "cosine": {"base": main.cosine_base["mean"], "mapped": main.cosine_mapped["mean"]},
-        "cosine_median": {"base": main.cosine_base["median"], "mapped": main.cosine_mapped["median"]},
-        "knn10_overlap": {"base": main.knn_overlap_base, "mapped": main.knn_overlap_mapped},
-        "knn_accuracy": main.knn_accuracy,
-        "ndcg10": main.ndcg10,
-        "stand_in": main.stand_in.to_dict() if main.stand_in else None,
-        "over_tightening": over_tightening(own.retention),
-        "per_instruction": [
-            {"aspect": r.aspect, "instruction": r.instruction, "map": r.map.describe(),
-             "v_measure": {a: s.to_dict() for a, s in r.scores.items()},
-             "knn_accuracy": r.knn_accuracy, "ndcg10": r.ndcg10,
-             "stand_in": r.stand_in.to_dict() if r.stand_in else None,
-             **({"splits": r.splits} if r.splits else {})}
-            for r in result.instructions
-        ],
-        "cross_instruction_v_measure": result.cross_instruction_matrix(),
-        "config": asdict(result.config),
-    }
-    if main.splits:
-        out["splits"] = main.splits
-    if main.timings:
-        t = {k: v.median_s for k, v in main.timings.items()}
-        out["timings_s"] = {k: t[k] for k in ("encode_base", "encode_instructed", "fit", "map")}
-        out["timing_details"] = {k: v.params for k, v in main.timings.items()}
-        out["speedup_map_vs_reencode"] = speedup_map_only(t["encode_instructed"], t["map"])
-        out["marginal_speedup"] = marginal_cost(main.timings, n_train=n_train, n_test=n_test)
-        n = result.config.n_instructions
-        reencode, mapped = pipeline_costs(n, **amortised_inputs(main.timings, n_train=n_train,
-                                                                n_test=n_test))
-        out["speedup_amortised"] = {"n_instructions": n, "reencode_s": reencode,
-                                    "instructlin_s": mapped, "speedup": reencode / mapped}
-    return out

@@ -7,8 +7,11 @@ changing ``max_seq_length`` does not reuse embeddings made with another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from instructlin.core.mapping import InstructionMap
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,26 @@ class MapSpec:
     seed: int = 42
 
 
+def build_map(spec: MapSpec, *, callback: Callable | None = None) -> InstructionMap:
+    """The unfitted estimator a map spec names: the one place a ``MapSpec`` becomes an ``InstructionMap``."""
+    return InstructionMap(spec.method, device=spec.device, random_state=spec.seed, callback=callback,
+                          **dict(spec.params))
+
+
 @dataclass(frozen=True)
 class EvaluationSpec:
-    """How a map's test rows are scored: k-means seeds per labelling, and over how many seeded splits."""
+    """How one map's test rows are scored: k-means seeds per labelling."""
 
     map: MapSpec
     n_kmeans_seeds: int = 10
-    n_splits: int = 1  # seeds seed, seed+1, ...: mean and sd of retention, gap closed, cosine
+
+
+@dataclass(frozen=True)
+class RepeatSpec:
+    """One evaluation repeated over seeded splits (seeds seed, seed+1, ...): one split of a few pairs is noise."""
+
+    evaluation: EvaluationSpec
+    n_splits: int = 5
 
 
 @dataclass(frozen=True)

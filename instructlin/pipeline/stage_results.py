@@ -66,6 +66,12 @@ class InstructionResult:
     timings: dict[str, Timing] = field(default_factory=dict)
     splits: dict[str, Any] = field(default_factory=dict)
     stand_in: StandIn | None = None  # the map's vectors beside the teacher's own (instructlin.pipeline.standin)
+    fit_s: float | None = None  # the scored map's fit, as it ran
+
+    @property
+    def fitted(self) -> FittedMap:
+        """The map this result scored, as ``fit_map`` returned it."""
+        return FittedMap(self.aspect, self.instruction, self.map, self.mapped_test, self.fit_s)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The pipeline's stages: each a function of its spec (and the results it reads) returning a frozen result.
 
-data -> encoder -> embeddings -> split -> map -> evaluation (-> timing). ``run_experiment`` (the CLI),
-the benchmarks and the app's cache (one wrapper per stage, keyed by the spec) compose these same
-functions, so their numbers cannot drift apart. See docs/architecture.md.
+data -> encoder -> embeddings -> split -> map -> evaluation (-> timing). No stage calls another's loop:
+``instructlin.pipeline.compose`` composes them (split -> fit -> score, repeated splits, learning curves),
+and ``run_experiment`` (the CLI), the benchmarks and the app's cache (one wrapper per stage, keyed by the
+spec) call those same functions, so their numbers cannot drift apart. See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -10,15 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
-from instructlin.core.mapping import InstructionMap
 from instructlin.core.metrics import cosine_summary, knn_accuracy, knn_overlap, labelling_scores, ndcg_at_k
 from instructlin.errors import DataError
-from instructlin.pipeline.report import gap_closed_shown, mean_sd, over_tightening
+from instructlin.pipeline.costs import measure_timings
 from instructlin.pipeline.sampling import select_train_rows
 from instructlin.pipeline.specs import (
     DataSpec,
@@ -29,6 +27,7 @@ from instructlin.pipeline.specs import (
     PackSpec,
     SplitSpec,
     TimingSpec,
+    build_map,
 )
 from instructlin.pipeline.stage_results import Embeddings, FittedMap, InstructionResult, Split, Timings
 from instructlin.pipeline.standin import stand_in
@@ -155,8 +154,7 @@ def fit_map(
     """Fit the map on the train rows (the whole corpus's base rows as its unpaired basis), map the test rows."""
     instruction = embeddings.instruction(spec.aspect)
     base, instructed = embeddings.base, embeddings.instructed[spec.aspect]
-    model = InstructionMap(spec.method, device=spec.device, random_state=spec.seed, callback=callback,
-                           **dict(spec.params))
+    model = build_map(spec, callback=callback)
     start = time.perf_counter()
     model.fit(base[split.train], instructed[split.train], X_unpaired=base,
               metadata={**(metadata or {}), "instruction": instruction, "aspect": spec.aspect})
@@ -167,7 +165,9 @@ def fit_map(
 def evaluate(
     *, spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddings, split: Split, fitted: FittedMap
 ) -> InstructionResult:
-    """Score the mapped test rows against every labelling, and over ``n_splits`` seeded splits if asked."""
+    """Score one fitted map on one split: its mapped test rows against every labelling, and as a stand-in.
+
+    It fits nothing; repeated splits are a composition of the stages (``instructlin.pipeline.compose``)."""
     aspect, test, train = fitted.aspect, split.test, split.train
     instructed = embeddings.instructed[aspect]
     B, Y, mapped = embeddings.base[test], instructed[test], fitted.mapped_test
@@ -175,63 +175,19 @@ def evaluate(
                               n_seeds=spec.n_kmeans_seeds)
     views = {"base": B, "mapped": mapped, "instructed": Y}
     own = dataset.labels[aspect]
-    result = InstructionResult(
+    return InstructionResult(
         aspect, fitted.instruction, fitted.model, instructed, mapped, scores,
         cosine_summary(B, Y), cosine_summary(mapped, Y), knn_overlap(B, Y), knn_overlap(mapped, Y),
         knn_accuracy={k: knn_accuracy(v, own[test], instructed[train], own[train]) for k, v in views.items()},
         ndcg10={k: ndcg_at_k(v, own[test]) for k, v in views.items()},
-        splits={}, stand_in=stand_in(B, mapped, Y, own[test], seed=spec.map.seed),
+        stand_in=stand_in(B, mapped, Y, own[test], seed=spec.map.seed), fit_s=fitted.fit_s,
     )
-    if spec.n_splits < 2:
-        return result
-    return replace(result, splits=_over_splits(spec, dataset, embeddings, first=(split, result)))
-
-
-#: The stand-in measures that evaluate's repeated splits report as mean and sd.
-STAND_IN_SPLIT_KEYS = ("cosine_base", "recall10_base", "recall10_mapped", "mixed_share", "ndcg10_mixed",
-                       "ndcg10_teacher")
-
-
-#: Every measure that evaluate's repeated splits report as mean and sd.
-SPLIT_KEYS = ("v_base", "v_mapped", "v_instructed", "retention", "gap_closed", "cosine", *STAND_IN_SPLIT_KEYS)
-
-
-def _over_splits(spec: EvaluationSpec, dataset: TextDataset, embeddings: Embeddings, *,
-                 first: tuple[Split, InstructionResult]) -> dict[str, Any]:
-    """Retention, gap closed and cosine over ``n_splits`` seeded splits (one split is noise); ``first``, the
-    split already scored, is not fitted again where it is the first seed's."""
-    aspect = spec.map.aspect
-    one_label = replace(dataset, labels={aspect: dataset.labels[aspect]})
-    seeds = [spec.map.seed + i for i in range(spec.n_splits)]
-    rows = []
-    for seed in seeds:
-        map_spec = replace(spec.map, seed=seed, split=replace(spec.map.split, seed=seed))
-        split = split_rows(spec=map_spec.split, dataset=dataset, base=embeddings.base)
-        if seed == spec.map.seed and np.array_equal(split.train, first[0].train):
-            r = first[1]  # the same split, map and k-means seeds: the same numbers
-        else:
-            fitted = fit_map(spec=map_spec, embeddings=embeddings, split=split)
-            once = replace(spec, map=map_spec, n_splits=1)
-            r = evaluate(spec=once, dataset=one_label, embeddings=embeddings, split=split, fitted=fitted)
-        own, si = r.scores[aspect], r.stand_in.to_dict()
-        rows.append({"v_base": own.base.mean, "v_mapped": own.mapped.mean, "v_instructed": own.instructed.mean,
-                     "retention": own.retention, "gap_closed": gap_closed_shown(own), "cosine": r.cosine_mapped["mean"],
-                     **{key: si[key] for key in STAND_IN_SPLIT_KEYS}, "map": r.map.describe()})
-    out: dict[str, Any] = {"n": len(seeds), "seeds": seeds}
-    for key in SPLIT_KEYS:
-        out[key] = mean_sd([row[key] for row in rows])
-    out["over_tightening"] = sum(over_tightening(row["retention"]) for row in rows)
-    out["maps"] = [row["map"] for row in rows]
-    return out
-
 
 
 def time_steps(
     *, spec: TimingSpec, encoder: TextEncoder, dataset: TextDataset, embeddings: Embeddings, split: Split
 ) -> Timings:
     """Clock encode, re-encode, fit and map for one instruction on the encoder's device."""
-    from instructlin.pipeline.costs import measure_timings
-
     aspect = spec.map.aspect
     steps = measure_timings(spec=spec, encoder=encoder, texts=dataset.texts, base=embeddings.base,
                             instructed=embeddings.instructed[aspect], train=split.train, test=split.test,

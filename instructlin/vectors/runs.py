@@ -21,7 +21,9 @@ from instructlin.core.metrics import AspectScores, Score, aspect_scores, cosine_
 from instructlin.extras import require
 from instructlin.io.budgets import APP_MAX_VECTOR_VALUES
 from instructlin.io.csv_export import csv_bytes
-from instructlin.pipeline.sampling import train_test_indices
+from instructlin.pipeline.specs import DataSpec, EmbeddingSpec, EncoderSpec, MapSpec, SplitSpec, build_map
+from instructlin.pipeline.stage_results import Embeddings
+from instructlin.pipeline.stages import fit_map, split_rows
 from instructlin.pipeline.standin import StandIn, stand_in
 from instructlin.sources.datasets import TextDataset
 from instructlin.vectors.files import AlignedVectors, align, read_labels, read_vectors
@@ -29,6 +31,8 @@ from instructlin.vectors.files import AlignedVectors, align, read_labels, read_v
 #: V-measure is computed on at most this many held-out rows (a seeded sample): k-means stays quick.
 MAX_SCORED_ROWS = 5_000
 IDS_FILE = "ids.csv"
+#: The one "aspect" of an upload: its instructed vectors, whatever instruction made them.
+UPLOADED = "uploaded"
 
 
 @dataclass(frozen=True)
@@ -88,16 +92,19 @@ def fit_vectors(aligned: AlignedVectors, *, method: str = "auto", train_size: fl
                 seed: int = 42, n_seeds: int = 10) -> VectorRun:
     """Fit on the instructed rows; with every row instructed, fit on a seeded ``train_size`` and score the rest."""
     n = len(aligned.base)
-    if aligned.complete:
+    spec = _map_spec(method=method, train_size=train_size, seed=seed)
+    if aligned.complete:  # the stages' split and fit, on arrays (the rows' texts are not known)
         labels = {} if aligned.labels is None else {"label": aligned.labels}
-        train, test = train_test_indices(TextDataset("vectors", [""] * n, labels), train_size=train_size, seed=seed)
-    else:
+        split = split_rows(spec=spec.split, dataset=TextDataset("vectors", [""] * n, labels))
+        embeddings = Embeddings(((UPLOADED, ""),), aligned.base, {UPLOADED: aligned.instructed})
+        model = fit_map(spec=spec, embeddings=embeddings, split=split,
+                        metadata={"source": "uploaded vectors", "n_pairs": int(len(split.train))}).model
+        train, test = split.train, split.test
+    else:  # no split: every instructed row is a training pair, in the order of ``paired``
         train, test = aligned.paired, np.array([], dtype=np.int64)
-    position = np.full(n, -1)
-    position[aligned.paired] = np.arange(len(aligned.paired))
-    model = InstructionMap(method, random_state=seed)
-    model.fit(aligned.base[train], aligned.instructed[position[train]], X_unpaired=aligned.base,
-              metadata={"source": "uploaded vectors", "n_pairs": int(len(train))})
+        model = build_map(spec)
+        model.fit(aligned.base[train], aligned.instructed, X_unpaired=aligned.base,
+                  metadata={"source": "uploaded vectors", "n_pairs": int(len(train))})
     mapped = model.transform(aligned.base).astype(np.float32)
     if not len(test):
         rest = np.setdiff1d(np.arange(n), train)
@@ -107,7 +114,7 @@ def fit_vectors(aligned: AlignedVectors, *, method: str = "auto", train_size: fl
         unpaired = {space: kmeans_v_measure(vectors[rows], aligned.labels[rows], n_seeds=n_seeds)
                     for space, vectors in (("base", aligned.base), ("mapped", mapped))}
         return VectorRun(aligned, model, mapped, train, test, None, None, None, len(rows), unpaired)
-    target = aligned.instructed[position[test]]
+    target = aligned.instructed[test]  # complete: every row is paired, in base order
     cos_base = cosine_summary(aligned.base[test], target)["mean"]
     cos_mapped = cosine_summary(mapped[test], target)["mean"]
     pick = _sample(np.arange(len(test)), seed)
@@ -118,6 +125,13 @@ def fit_vectors(aligned: AlignedVectors, *, method: str = "auto", train_size: fl
                                                        aspect="label", n_seeds=n_seeds)
     return VectorRun(aligned, model, mapped, train, test, cos_base, cos_mapped, scores,
                      len(rows), stand_in=standin)
+
+
+def _map_spec(*, method: str, train_size: float | int, seed: int) -> MapSpec:
+    """The map of an upload in the stages' terms: the data is the upload, no encoder made it."""
+    data = DataSpec(data="uploaded vectors")
+    return MapSpec(EmbeddingSpec(data, EncoderSpec(name="uploaded")), SplitSpec(data, train_size, seed=seed),
+                   UPLOADED, method, seed=seed)
 
 
 def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
