@@ -237,7 +237,7 @@ def test_explorer_numbers_are_the_library_s(library, served):
     assert list(selection_csv["id"]) == [ids[clicked]]
     with zipfile.ZipFile(io.BytesIO(downloaded(at, served, "cmp_dl_npy"))) as archive:
         npy = np.load(io.BytesIO(archive.read("mapped-test-topic.npy")), allow_pickle=False)
-        listing = pd.read_csv(io.BytesIO(archive.read("mapped-test-topic.ids.csv")), dtype={"id": str})
+        listing = pd.read_csv(io.BytesIO(archive.read("ids.csv")), dtype={"id": str})
     np.testing.assert_allclose(npy, chosen.mapped_test, atol=1e-6)
     assert list(listing["id"]) == ids
     at.radio(key="cmp_export_fmt").set_value("parquet").run()
@@ -269,8 +269,8 @@ def test_train_page_npy_download_comes_with_its_ids(library, served):
     assert_ok(at)
     with zipfile.ZipFile(io.BytesIO(downloaded(at, served, "dl_npy"))) as archive:
         npy = np.load(io.BytesIO(archive.read("mapped-test-topic.npy")), allow_pickle=False)
-        listing = archive.read("mapped-test-topic.ids.csv").decode("utf-8").splitlines()
+        listing = archive.read("ids.csv").decode("utf-8").splitlines()
     np.testing.assert_allclose(npy, library.primary.mapped_test, atol=1e-6)
     rows = list(csv.reader(listing))  # text cells are quoted (instructlin.io.csv_export)
-    assert rows[0] == ["row", "id"]
-    assert [row[1] for row in rows[1:]] == [library.dataset.row_ids()[i] for i in library.test_idx]
+    assert rows[0] == ["id"]  # the one layout of instructlin.io.vector_zip, as the captions say
+    assert [row[0] for row in rows[1:]] == [library.dataset.row_ids()[i] for i in library.test_idx]

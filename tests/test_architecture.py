@@ -186,3 +186,10 @@ def test_no_module_is_over_250_lines(folder):
     long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / folder).rglob("*.py"))
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 250}
     assert not long, f"split these by concept: {long}"
+
+
+def test_pages_are_thin():
+    """A page script is widgets, cached calls and charts; the rest lives in ui/ and the library."""
+    long = {p.name: n for p in sorted((ROOT / "app_pages").glob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 80}
+    assert not long and len(list((ROOT / "app_pages").glob("*.py"))) == 6, long

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -163,16 +162,3 @@ def test_exports_keep_ids_labels_and_coordinates(fmt):
         np.testing.assert_allclose(back[[f"{space}_x", f"{space}_y"]].to_numpy(), coords[space])
     with pytest.raises(ValueError, match="every column needs 4 rows"):
         explore.point_table(ids=["a", "b", "c", "d"], texts=["t"] * 4, labels={"topic": ["x"] * 3})
-
-
-def test_npy_comes_with_its_ids(tmp_path):
-    array = np.arange(12, dtype=np.float32).reshape(4, 3)
-    data = explore.npy_with_ids(array, ["news-004", "news-001", "x,y", "news-200"], stem="mapped-test-topic")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert sorted(archive.namelist()) == ["mapped-test-topic.ids.csv", "mapped-test-topic.npy"]
-        loaded = np.load(io.BytesIO(archive.read("mapped-test-topic.npy")), allow_pickle=False)
-        listing = pd.read_csv(io.BytesIO(archive.read("mapped-test-topic.ids.csv")), dtype={"id": str})
-    np.testing.assert_array_equal(loaded, array)
-    assert list(listing["row"]) == [0, 1, 2, 3] and list(listing["id"]) == ["news-004", "news-001", "x,y", "news-200"]
-    with pytest.raises(ValueError, match="3 ids for an array of shape"):
-        explore.npy_with_ids(array, ["a", "b", "c"], stem="m")

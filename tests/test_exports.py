@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from instructlin.io.csv_export import FORMULA_STARTS, csv_bytes, frame_csv_bytes, safe_cell
+from instructlin.io.vector_zip import vectors_zip
 from instructlin.pipeline import explore
-from instructlin.vectors.runs import npy_zip
 
 from .reliability import Case, params
 
@@ -32,14 +32,8 @@ def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
-def _explore_ids(texts: list[str]) -> list[str]:
-    data = explore.npy_with_ids(np.zeros((len(texts), 2), dtype=np.float32), texts, stem="m")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return [row[1] for row in _rows(archive.read("m.ids.csv"))[1:]]
-
-
 def _vector_ids(texts: list[str]) -> list[str]:
-    with zipfile.ZipFile(io.BytesIO(npy_zip(np.asarray(texts), np.zeros((len(texts), 2))))) as archive:
+    with zipfile.ZipFile(io.BytesIO(vectors_zip(np.zeros((len(texts), 2)), texts))) as archive:
         return [row[0] for row in _rows(archive.read("ids.csv"))[1:]]
 
 
@@ -55,10 +49,8 @@ def _explore_table(texts: list[str]) -> list[str]:
 CASES = [
     Case("a text, label or id cell starting with = + - @ tab or CR", "app: Explore selection / 2-D coordinates (.csv)",
          "prefixed with ' (OWASP CSV-injection rule), so a spreadsheet shows it as text", {"export": _explore_table}),
-    Case("an id starting with = + - @ tab or CR", "app: Train / Explore mapped embeddings (.npy + ids.csv)",
-         "prefixed with ' (OWASP CSV-injection rule); plain numbers such as -5 stay as they are",
-         {"export": _explore_ids}),
-    Case("an id starting with = + - @ tab or CR", "app: Your vectors, mapped vectors (.npy + ids.csv)",
+    Case("an id starting with = + - @ tab or CR",
+         "app: Train, Compare and Your vectors, mapped vectors (.npy + ids.csv)",
          "prefixed with ' (OWASP CSV-injection rule); plain numbers such as -5 stay as they are",
          {"export": _vector_ids}),
 ]
@@ -86,3 +78,14 @@ def test_frame_export_keeps_numeric_columns_numbers_and_escapes_names() -> None:
     assert list(back["x"]) == [-1.5, 2.0] and list(back["n"]) == [-3, 4]  # negative numbers, not '-1.5
     assert back["x"].dtype.kind == "f" and back["n"].dtype.kind == "i"
     assert list(frame["=name"]) == ["=1+1", "ok"]  # the caller's frame is not changed
+
+
+def test_vectors_zip_is_the_one_layout_and_refuses_a_wrong_id_count() -> None:
+    vectors = np.arange(12, dtype=np.float64).reshape(4, 3)
+    with zipfile.ZipFile(io.BytesIO(vectors_zip(vectors, ["n-4", "n-1", "x,y", "007"], stem="mapped-test-topic"))) as z:
+        assert sorted(z.namelist()) == ["ids.csv", "mapped-test-topic.npy"]
+        array = np.load(io.BytesIO(z.read("mapped-test-topic.npy")), allow_pickle=False)
+        assert _rows(z.read("ids.csv")) == [["id"], ["n-4"], ["n-1"], ["x,y"], ["007"]]
+    assert array.dtype == np.float32 and np.array_equal(array, vectors)
+    with pytest.raises(ValueError, match=r"3 ids for an array of shape \(4, 3\)"):
+        vectors_zip(vectors, ["a", "b", "c"])

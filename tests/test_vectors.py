@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from instructlin.core.archive import map_zip
 from instructlin.errors import DataError
+from instructlin.io.vector_zip import vectors_zip
 from instructlin.sources.datasets import load_demo
 from instructlin.vectors.files import MIN_PAIRS, LabelFile, VectorFile, align, read_labels, read_vectors
-from instructlin.vectors.runs import VectorSpec, fit_vectors, map_zip, npy_zip, parquet_bytes, run_vectors
+from instructlin.vectors.runs import VectorSpec, fit_vectors, parquet_bytes, run_vectors
 from tests.reliability import Case, params
 
 pa = pytest.importorskip("pyarrow")
@@ -219,7 +221,7 @@ def test_exports_round_trip_ids_vectors_and_the_map(pack, tmp_path):
     back = read_vectors(tmp_path / "m.parquet")
     assert list(back.ids) == list(pack["ids"])
     np.testing.assert_array_equal(back.vectors, run.mapped)
-    with zipfile.ZipFile(io.BytesIO(npy_zip(run.aligned.ids, run.mapped))) as archive:
+    with zipfile.ZipFile(io.BytesIO(vectors_zip(run.mapped, run.aligned.ids))) as archive:
         array = np.load(io.BytesIO(archive.read("mapped.npy")), allow_pickle=False)
         ids = [row["id"] for row in csv.DictReader(io.StringIO(archive.read("ids.csv").decode()))]
     np.testing.assert_array_equal(array, run.mapped)

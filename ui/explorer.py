@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from instructlin.io.vector_zip import vectors_zip
 from instructlin.pipeline import explore
 from instructlin.pipeline.held_out import HeldOutPoints
 from ui.text import code, plain
@@ -91,7 +92,7 @@ def downloads(points: HeldOutPoints, every: pd.DataFrame, chosen: pd.DataFrame, 
                            key="cmp_dl_coords")
     mapped = np.asarray(points.views["mapped"])
     right.download_button(f"Mapped embeddings {mapped.shape[0]} × {mapped.shape[1]} + ids (.zip)",
-                          explore.npy_with_ids(mapped, points.ids, stem=f"mapped-test-{aspect}"),
+                          vectors_zip(mapped, points.ids, stem=f"mapped-test-{aspect}"),
                           file_name=f"mapped-test-{aspect}.zip", mime="application/zip", key="cmp_dl_npy")
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from instructlin.core.archive import map_zip
 from instructlin.core.metrics import MIN_MEANINGFUL_GAP, MIN_MEANINGFUL_V
+from instructlin.io.vector_zip import vectors_zip
 from instructlin.pipeline.report import gap_closed_text, over_tightening_note, retention_text, teacher_verdict
-from instructlin.vectors.runs import VectorRun, VectorSpec, exported_vectors, map_zip, npy_zip, parquet_bytes
+from instructlin.vectors.runs import VectorRun, VectorSpec, exported_vectors, parquet_bytes
 from ui import figures
 from ui.standin_view import stand_in_row
 
@@ -76,7 +78,7 @@ def downloads(run: VectorRun, spec: VectorSpec) -> None:
     left, middle, right = st.columns(3)
     left.download_button("Map (safetensors + JSON, .zip)", map_zip(run.model), file_name=f"map-{stem}.zip",
                          mime="application/zip", key="v_dl_map")
-    middle.download_button("Mapped vectors (.npy + ids.csv, .zip)", npy_zip(ids, vectors),
+    middle.download_button("Mapped vectors (.npy + ids.csv, .zip)", vectors_zip(vectors, ids),
                            file_name=f"mapped-{stem}.zip", mime="application/zip", key="v_dl_npy")
     right.download_button("Mapped vectors with ids (.parquet)", parquet_bytes(ids, vectors),
                           file_name=f"mapped-{stem}.parquet", key="v_dl_parquet")

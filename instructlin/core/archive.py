@@ -1,15 +1,21 @@
-"""Reading a map .zip someone uploaded: member sizes are checked against config.json before anything unpacks."""
+"""A map as a .zip: written for download, and read back from an upload with every member's size checked
+against config.json before anything unpacks."""
 
 from __future__ import annotations
 
+import io
 import json
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from instructlin.core.map_io import CONFIG_FILE, WEIGHTS_FILE
 from instructlin.errors import JSON_ERRORS, MapArchiveError, json_problem
+
+if TYPE_CHECKING:
+    from instructlin.core.mapping import InstructionMap
 
 MAX_CONFIG_BYTES = 1_000_000
 MAX_DIM = 16384
@@ -89,3 +95,14 @@ def unpack_map_archive(source: IO[bytes], folder: str | Path, *, expected_dims: 
     for name, data in read_map_archive(source, expected_dims=expected_dims).items():
         (folder / name).write_bytes(data)
     return folder
+
+
+def map_zip(model: InstructionMap) -> bytes:
+    """The fitted map as a .zip of ``model.safetensors`` + ``config.json`` (the app's map format, no pickle)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = model.save(Path(tmp) / "map")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member in (WEIGHTS_FILE, CONFIG_FILE):
+                archive.write(Path(folder) / member, member)
+    return buffer.getvalue()

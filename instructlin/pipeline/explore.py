@@ -4,7 +4,6 @@ search and filter, and exports that name rows by their corpus ids."""
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ import numpy as np
 from instructlin.core.choices import Choice
 from instructlin.core.metrics import l2_normalize, neighbour_sets, row_cosine
 from instructlin.extras import require
-from instructlin.io.csv_export import csv_bytes, frame_csv_bytes
+from instructlin.io.csv_export import frame_csv_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -184,19 +183,3 @@ def export_bytes(table: pd.DataFrame, fmt: ExportFormat | str = ExportFormat.CSV
         table.to_parquet(buffer, index=False)
         return buffer.getvalue()
     return frame_csv_bytes(table)
-
-
-def npy_with_ids(array: np.ndarray, ids: Sequence[str], *, stem: str) -> bytes:
-    """A zip of ``{stem}.npy`` (no pickle) and ``{stem}.ids.csv`` (columns ``row``, ``id``): row i of the
-    array is the text with corpus id ``ids[i]``, so the vectors can be joined back to the corpus."""
-    array = np.asarray(array)
-    if array.ndim < 1 or len(array) != len(ids):
-        raise ValueError(f"{len(ids)} ids for an array of shape {array.shape}; give one id per row.")
-    npy = io.BytesIO()
-    np.save(npy, array, allow_pickle=False)
-    listing = csv_bytes(["row", "id"], ((i, str(v)) for i, v in enumerate(ids)))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{stem}.npy", npy.getvalue())
-        archive.writestr(f"{stem}.ids.csv", listing)
-    return buffer.getvalue()

@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from instructlin.core.mapping import CONFIG_FILE, WEIGHTS_FILE, InstructionMap
+from instructlin.core.mapping import InstructionMap
 from instructlin.core.metrics import AspectScores, Score, aspect_scores, cosine_summary, kmeans_v_measure
 from instructlin.extras import require
 from instructlin.io.budgets import APP_MAX_VECTOR_VALUES
-from instructlin.io.csv_export import csv_bytes
 from instructlin.pipeline.specs import DataSpec, EmbeddingSpec, EncoderSpec, MapSpec, SplitSpec, build_map
 from instructlin.pipeline.stage_results import Embeddings
 from instructlin.pipeline.stages import fit_map, split_rows
@@ -30,7 +26,6 @@ from instructlin.vectors.files import AlignedVectors, align, read_labels, read_v
 
 #: V-measure is computed on at most this many held-out rows (a seeded sample): k-means stays quick.
 MAX_SCORED_ROWS = 5_000
-IDS_FILE = "ids.csv"
 #: The one "aspect" of an upload: its instructed vectors, whatever instruction made them.
 UPLOADED = "uploaded"
 
@@ -141,17 +136,6 @@ def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, MAX_SCORED_ROWS, replace=False))
 
 
-def map_zip(model: InstructionMap) -> bytes:
-    """The fitted map as a .zip of ``model.safetensors`` + ``config.json`` (the app's map format, no pickle)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = model.save(Path(tmp) / "map")
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for member in (WEIGHTS_FILE, CONFIG_FILE):
-                archive.write(Path(folder) / member, member)
-    return buffer.getvalue()
-
-
 def exported_vectors(run: VectorRun, *, keep_instructed: bool = False) -> np.ndarray:
     """Every row's mapped vector; with ``keep_instructed``, the given instructed vector where a row has one."""
     vectors = run.mapped.copy()
@@ -159,16 +143,6 @@ def exported_vectors(run: VectorRun, *, keep_instructed: bool = False) -> np.nda
         vectors[run.aligned.paired] = run.aligned.instructed
     return vectors
 
-
-def npy_zip(ids: np.ndarray, vectors: np.ndarray, *, stem: str = "mapped") -> bytes:
-    """``STEM.npy`` plus ``ids.csv`` (header ``id``; data row i names row i of the array) in one .zip."""
-    array = io.BytesIO()
-    np.save(array, np.asarray(vectors, dtype=np.float32), allow_pickle=False)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{stem}.npy", array.getvalue())
-        archive.writestr(IDS_FILE, csv_bytes(["id"], ([i] for i in np.asarray(ids).tolist())))
-    return buffer.getvalue()
 
 
 def parquet_bytes(ids: np.ndarray, vectors: np.ndarray, *, metadata: dict[str, Any] | None = None) -> bytes:
