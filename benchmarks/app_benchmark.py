@@ -32,8 +32,7 @@ TESTS = ("tests/test_browser_launch.py::test_first_launch_shows_home_fast",
 
 def one_run(folder: Path) -> dict[str, float] | None:
     """One pytest run of the clocked browser tests (fresh servers); their timings, or None if they did not run."""
-    env = {**os.environ, "INSTRUCTLIN_SCREENSHOTS": str(folder), "INSTRUCTLIN_HOME_COLD_S": "1e9",
-           "INSTRUCTLIN_HOME_WARM_S": "1e9", "INSTRUCTLIN_FIRST_LAUNCH_S": "1e9"}  # goals judged on the medians
+    env = {**os.environ, "INSTRUCTLIN_SCREENSHOTS": str(folder)}  # the tests record seconds; goals are judged here
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS], cwd=ROOT,
                           env=env, capture_output=True, text=True)
     found = {name: folder / f"{name}.json" for name in ("first-launch-empty", "first-launch-filled", "home-timing")}

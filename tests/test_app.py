@@ -523,14 +523,12 @@ def test_a_paced_training_job_pauses_after_each_epoch_and_stops_at_once():
                 return epoch
         return 10
 
-    start = time.perf_counter()
     job = TrainingJob("k", fit, pace_s=0.05).start()
     job.wait(5)
     assert job.result == 10 and len(job.records) == 10
-    assert job.paused_s == pytest.approx(0.5) and time.perf_counter() - start >= 0.5
-    slow = TrainingJob("k", fit, pace_s=10).start()
+    assert job.paused_s == pytest.approx(0.5)
+    slow = TrainingJob("k", fit, pace_s=10).start()  # a 10 s pause after each epoch
     time.sleep(0.2)
-    begun = time.perf_counter()
     slow.stop()
-    slow.wait(5)
-    assert not slow.running and slow.result == 1 and time.perf_counter() - begun < 2
+    slow.wait(5)  # within 5 s only if Stop ends the pause, not after it
+    assert not slow.running and slow.result == 1

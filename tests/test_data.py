@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -136,11 +134,9 @@ def test_unsupported_suffix_and_missing_file(tmp_path):
 
 
 def test_nyt_fails_fast_offline_with_the_fix(offline_hub):
-    start = time.perf_counter()
     with pytest.raises(DataError, match="BrandonZYW/NYTClustering.*--data demo"):
         load_nyt("topic")
-    assert time.perf_counter() - start < 10
-    assert offline_hub.probes and not offline_hub.downloads
+    assert offline_hub.probes and max(offline_hub.probes) <= 5 and not offline_hub.downloads  # a short probe
     with pytest.raises(DataError, match="Unknown NYTClustering aspect"):
         load_nyt("sports")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -101,11 +99,10 @@ def test_device_auto_prefers_cuda_then_mps_then_cpu_and_refuses_missing_cuda(mon
 
 
 def test_qwen3_offline_fails_fast_and_auto_falls_back(offline_hub):
-    start = time.perf_counter()
     with pytest.raises(EncoderUnavailableError, match="Qwen/Qwen3-Embedding-0.6B.*the offline default encoder, minilm"):
         load_encoder("qwen3", device="cpu")
-    assert time.perf_counter() - start < 10
     assert offline_hub.downloads == [] and offline_hub.probes, "the hub probe was not what said no"
+    assert max(offline_hub.probes) <= 5  # fails fast: the probe waits seconds, not a download's minutes
     fallback = load_encoder("auto", device="cpu")
     assert fallback.model_id.endswith("all-MiniLM-L6-v2") and "offline fallback" in fallback.note
     assert fallback.dim == 384 and fallback.instruction_tuned is False
