@@ -75,7 +75,7 @@ def test_a_pack_gives_the_numbers_of_its_arrays_fed_by_hand():
     for label in data.aspects:
         assert got.scores[label].to_dict() == expected.scores[label].to_dict()
     assert got.scores["location"].instructed.mean > got.scores["location"].base.mean + 0.3  # Gemma follows it
-    assert result.encoder.startswith("EmbeddingGemma-300m, precomputed")
+    assert result.encoder_description.startswith("EmbeddingGemma-300m, precomputed")
     record = result.to_dict()
     seconds = manifest()["encode_seconds_per_text"]
     n_train, n_test = record["n_train"], record["n_test"]

@@ -172,7 +172,7 @@ def break_even(spec: TimingSpec, n_max: int) -> dict[str, list[float]]:
     return {"n": ns, "reencode": [c[0] for c in costs], "instructlin": [c[1] for c in costs]}
 
 
-def test_vectors(spec: EvaluationSpec) -> dict[str, np.ndarray]:
+def held_out_vectors(spec: EvaluationSpec) -> dict[str, np.ndarray]:
     """The three test-part embedding sets of one instruction."""
     chosen, test = evaluation(spec), split(spec.map.split).test
     return {"base": embeddings(spec.map.embeddings).base[test], "mapped": chosen.mapped_test,
@@ -183,7 +183,7 @@ def test_vectors(spec: EvaluationSpec) -> dict[str, np.ndarray]:
 def projection(spec: EvaluationSpec) -> tuple[dict[str, np.ndarray], str]:
     """Base, mapped and instructed test rows, each in its own UMAP plane turned onto the instructed one, and
     where they come from: the pack's stored planes when made from exactly this map and split, else live."""
-    views = test_vectors(spec)
+    views = held_out_vectors(spec)
     source = spec.map.embeddings.encoder
     if isinstance(source, PackSpec):
         found, chosen = pack(source), evaluation(spec)
@@ -199,7 +199,7 @@ def projection(spec: EvaluationSpec) -> tuple[dict[str, np.ndarray], str]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def clusters(spec: EvaluationSpec, space: str, k: int) -> np.ndarray:
     """k-means cluster ids (the library's settings, the map's seed) of one embedding set."""
-    return kmeans_labels(test_vectors(spec)[space], k, seed=spec.map.seed)
+    return kmeans_labels(held_out_vectors(spec)[space], k, seed=spec.map.seed)
 
 
 @st.cache_data(show_spinner="Fitting maps at each train size, 3 seeded splits each...", max_entries=8)

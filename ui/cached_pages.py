@@ -16,5 +16,6 @@ def explored(spec: EvaluationSpec) -> Exploration:
     """One map's held-out rows, their UMAP planes, how far each moved and the full point table (Compare).
     Its spinner is the UMAP's: the stage wrappers called inside it show none of their own."""
     m = spec.map
-    points = held_out_points(cached.dataset(m.embeddings.data), cached.split(m.split).test, cached.test_vectors(spec))
+    points = held_out_points(cached.dataset(m.embeddings.data), cached.split(m.split).test,
+                             cached.held_out_vectors(spec))
     return exploration(points, cached.projection(spec)[0])

@@ -24,7 +24,7 @@ class ExperimentResult:
     """All arrays and numbers of a run; ``to_dict`` is the CLI's JSON."""
 
     config: ExperimentConfig
-    encoder: str
+    encoder_description: str  # what ran, in words (model, device, template, or the pack)
     device: str
     dim: int
     dataset: TextDataset
@@ -76,7 +76,7 @@ def experiment_record(result: ExperimentResult) -> dict[str, Any]:
     own = main.scores[main.aspect]
     n_train, n_test = int(len(result.train_idx)), int(len(result.test_idx))
     out: dict[str, Any] = {
-        "encoder": result.encoder,
+        "encoder": result.encoder_description,
         "device": result.device,
         "dim": result.dim,
         "data": result.config.data,
