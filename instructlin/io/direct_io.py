@@ -28,9 +28,11 @@ ALIGN = 4096  # a multiple of every common logical block size (512, 4096)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
-def _open(path: str, flags: int) -> tuple[int, bool]:
+def _open(path: str, flags: int, direct: bool = True) -> tuple[int, bool]:
     """``path`` opened with ``flags`` plus O_DIRECT, or without it where the file system refuses it."""
     flags |= getattr(os, "O_CLOEXEC", 0)
+    if not direct:
+        return os.open(path, flags), False
     try:
         return os.open(path, flags | _O_DIRECT), bool(_O_DIRECT)
     except OSError as err:
@@ -76,8 +78,8 @@ class DirectOutput:
     directly, and the first unaligned one (the last block's tail) switches the file to ordinary writes.
     """
 
-    def __init__(self, path: str) -> None:
-        self.fd, self.direct = _open(path, os.O_WRONLY)
+    def __init__(self, path: str, direct: bool = True) -> None:
+        self.fd, self.direct = _open(path, os.O_WRONLY, direct)
 
     def fileno(self) -> int:
         return self.fd
@@ -121,7 +123,7 @@ class DirectOutput:
 
 
 def read_blocks(path: str, offset: int, n_rows: int, row_shape: tuple[int, ...], dtype: Any,
-                rows_per_block: int, n_buffers: int = 3) -> Iterator[tuple[int, np.ndarray]]:
+                rows_per_block: int, n_buffers: int = 3, direct: bool = True) -> Iterator[tuple[int, np.ndarray]]:
     """``(first_row, block)`` for every block of an array stored from byte ``offset`` of ``path``.
 
     Reads are direct where the file system allows (the disk's DMA fills page-aligned buffers, no copy
@@ -133,7 +135,7 @@ def read_blocks(path: str, offset: int, n_rows: int, row_shape: tuple[int, ...],
     row_bytes = int(np.prod(row_shape)) * dtype.itemsize
     span = rows_per_block * row_bytes + 2 * ALIGN
     buffers = [aligned_empty((1, span), np.uint8)[0] for _ in range(n_buffers)]
-    fd, direct = _open(path, os.O_RDONLY)
+    fd, direct = _open(path, os.O_RDONLY, direct)
     try:
         for i, start in enumerate(range(0, n_rows, rows_per_block)):
             k = min(rows_per_block, n_rows - start)

@@ -14,6 +14,7 @@ from instructlin.errors import DataError
 from instructlin.io import direct_io, overlap
 from instructlin.io.affine_blocks import BlockAffine, ChunkProgress, check_mapped_block, to_float32
 from instructlin.io.npy_files import read_npy_header
+from instructlin.io.speedups import ALL, Speedups
 
 
 def _read_npy_header(fh: Any, source: Path) -> tuple[int, int, np.dtype]:
@@ -44,22 +45,24 @@ def _reserve(fh: Any, size: int) -> None:
             # EINVAL / EOPNOTSUPP: the file system cannot reserve; the writes still work
 
 
-def map_npy(affine: BlockAffine, source: Path, target: Path, chunk_size: int, progress: ChunkProgress | None) -> int:
+def map_npy(affine: BlockAffine, source: Path, target: Path, chunk_size: int, progress: ChunkProgress | None,
+            speed: Speedups = ALL) -> int:
     with open(source, "rb", buffering=0) as fh:
         n, d, dtype = _read_npy_header(fh, source)
         affine.check(d)
         rows = direct_io.aligned_rows(affine.block_rows(chunk_size, n), 4 * affine.d_out)
         x = None if dtype == np.float32 else np.empty((rows, d), dtype=np.float32)
         header = direct_io.npy_header((n, affine.d_out))
-        blocks = direct_io.read_blocks(str(source), fh.tell(), n, (d,), dtype, rows)
+        blocks = direct_io.read_blocks(str(source), fh.tell(), n, (d,), dtype, rows, direct=speed.direct_io)
 
         def write(tmp: str) -> None:
-            with direct_io.DirectOutput(tmp) as out:
+            with direct_io.DirectOutput(tmp, direct=speed.direct_io) as out:
                 out.write_all(header)
                 _reserve(out, out.tell() + n * affine.d_out * 4)
-                writer = overlap.BufferWriter(out, (rows, affine.d_out), allocate=direct_io.aligned_empty)
+                writer = overlap.BufferWriter(out, (rows, affine.d_out), allocate=direct_io.aligned_empty,
+                                              threaded=speed.overlap)
                 try:
-                    for start, raw in overlap.read_ahead(blocks):
+                    for start, raw in overlap.read_ahead(blocks) if speed.overlap else blocks:
                         k = len(raw)
                         block = to_float32(raw, None if x is None else x[:k])
                         y = writer.buffer()

@@ -24,14 +24,15 @@ class BufferWriter:
     """Writes blocks from a thread while the caller maps the next one; two output buffers take turns."""
 
     def __init__(self, fh: Any, shape: tuple[int, int],
-                 allocate: Callable[[tuple[int, int]], np.ndarray] | None = None) -> None:
-        self._fh, self._error = fh, None
+                 allocate: Callable[[tuple[int, int]], np.ndarray] | None = None, threaded: bool = True) -> None:
+        self._fh, self._error, self._threaded = fh, None, threaded
         self._free: queue.Queue = queue.Queue()
         self._todo: queue.Queue = queue.Queue()
         for _ in range(2):
             self._free.put(allocate(shape) if allocate else np.empty(shape, dtype=np.float32))
         self._thread = threading.Thread(target=self._run, name="instructlin-writer", daemon=True)
-        self._thread.start()
+        if threaded:
+            self._thread.start()
 
     def _run(self) -> None:
         while (item := self._todo.get()) is not None:
@@ -50,10 +51,16 @@ class BufferWriter:
         return buf
 
     def submit(self, buf: np.ndarray, rows: int) -> None:
+        if not self._threaded:
+            write_all(self._fh, buf[:rows])
+            self._free.put(buf)
+            return
         self._todo.put((buf, rows))
 
     def finish(self, *, check: bool = True) -> None:
         """Wait for the queued writes (also after an error: the file is closed next); raise theirs if asked."""
+        if not self._threaded:
+            return
         self._todo.put(None)
         self._thread.join()
         if check and self._error is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from instructlin.io.affine_blocks import (
     to_float32,
 )
 from instructlin.io.npy_stream import map_npy
+from instructlin.io.speedups import ALL, Speedups
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "BlockAffine", "ChunkProgress", "apply_affine", "blas_beside_io",
            "blas_threads_per_half", "check_chunk_size", "check_not_input", "map_file"]
@@ -55,6 +56,7 @@ def map_file(
     column: str = "embedding",
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: ChunkProgress | None = None,
+    speed: Speedups = ALL,
 ) -> int:
     """Map a ``.npy`` (n, d) array or a Parquet file's list column; returns the number of rows.
 
@@ -67,9 +69,9 @@ def map_file(
     if source.suffix != target.suffix:
         raise DataError(f"Input {source.name} and output {target.name} must have the same suffix.")
     if source.suffix == ".npy":
-        return map_npy(BlockAffine(model), source, target, chunk_size, progress)
+        return map_npy(BlockAffine(model), source, target, chunk_size, progress, speed)
     if source.suffix == ".parquet":
-        return _map_parquet(BlockAffine(model), source, target, column, chunk_size, progress)
+        return _map_parquet(BlockAffine(model), source, target, column, chunk_size, progress, speed)
     raise DataError(f"Unsupported embeddings file {source.name}; use .npy or .parquet.")
 
 
@@ -95,7 +97,7 @@ def blas_beside_io() -> Iterator[bool]:
 
 
 def _map_parquet(affine: BlockAffine, source: Path, target: Path, column: str, chunk_size: int,
-                 progress: ChunkProgress | None) -> int:
+                 progress: ChunkProgress | None, speed: Speedups) -> int:
     pa = require("pyarrow", purpose="mapping Parquet")
     pq = require("pyarrow.parquet", purpose="mapping Parquet")
 
@@ -123,25 +125,35 @@ def _map_parquet(affine: BlockAffine, source: Path, target: Path, column: str, c
         compression = {**dict.fromkeys(others, "snappy"), column: "none"}
         # Three output buffers take turns: the writer thread holds at most the one it writes and one queued.
         outputs = [np.empty((batch_rows, affine.d_out), dtype=np.float32) for _ in range(3)]
-        sink = direct_io.AlignedSink(tmp)
+        sink = direct_io.AlignedSink(tmp) if speed.direct_io else open(tmp, "wb")
         with sink, pq.ParquetWriter(pa.PythonFile(sink, mode="w"), out_schema, use_dictionary=others,
                                     write_statistics=others, compression=compression,
                                     write_batch_size=PARQUET_WRITE_BATCH) as writer, \
-                overlap.WriteBehind() as behind, blas_beside_io() as split, overlap.Halves(split) as halves:
+                (overlap.WriteBehind() if speed.overlap else nullcontext()) as behind, \
+                (blas_beside_io() if speed.split_blas else nullcontext(False)) as split, \
+                overlap.Halves(split) as halves:
             # use_threads=False: the read-ahead thread decodes, not a pool competing with the map for cores.
             batches = reader.iter_batches(batch_size=batch_rows, use_threads=False)
             turn = 0
-            for batch in overlap.read_ahead(batches):
+            for batch in overlap.read_ahead(batches) if speed.overlap else batches:
                 if not batch.num_rows:
                     continue
-                vectors = arrow_lists.vectors(batch.column(index), column, source)
+                if speed.arrow_buffers:
+                    vectors = arrow_lists.vectors(batch.column(index), column, source)
+                else:
+                    vectors = np.stack(batch.column(index).to_numpy(zero_copy_only=False))
                 affine.check(vectors.shape[1])
                 x = to_float32(vectors)
                 mapped = halves(affine, x, outputs[turn % 3][: len(x)])
                 check_mapped_block(vectors, mapped, done, source)
-                columns = [arrow_lists.list_array(mapped, out_kind) if i == index else batch.column(i)
-                           for i in range(batch.num_columns)]
-                behind.submit(writer.write_batch, pa.RecordBatch.from_arrays(columns, schema=out_schema))
+                out = arrow_lists.list_array(mapped, out_kind) if speed.arrow_buffers else \
+                    pa.array(list(mapped), type=out_kind)
+                columns = [out if i == index else batch.column(i) for i in range(batch.num_columns)]
+                record = pa.RecordBatch.from_arrays(columns, schema=out_schema)
+                if behind is None:
+                    writer.write_batch(record)
+                else:
+                    behind.submit(writer.write_batch, record)
                 turn, done = turn + 1, done + len(x)
                 if progress:
                     progress(done, total)
