@@ -4,7 +4,9 @@
 Writes a random float32 input (.npy, then the same as Parquet) into a temp folder that it deletes,
 fits a ridge map on a small sample (speed does not depend on the values), and times each run in its own
 subprocess, so peak RSS is that run's. Reference: the same GEMM on the same chunks with the input already
-in memory. Prints a Markdown block and writes it between the streaming markers of benchmarks/RESULTS.md.
+in memory. Each speed-up map_file keeps is also timed switched off (its ``Speedups`` field), the rest on,
+in the same interleaved runs. Prints a Markdown block and writes it between the streaming markers of
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -29,49 +31,29 @@ START, END = "<!-- streaming:start -->", "<!-- streaming:end -->"
 
 from instructlin.timing import peak_rss_mb  # noqa: E402  (VmHWM: a child's own peak)
 
-#: Each I/O speed-up of map_file (a Speedups field, or "jemalloc": Arrow's allocator, which only the
-#: command sets) and the formats it serves.
-TRICKS = {"direct_io": ("npy", "parquet"), "overlap": ("npy", "parquet"), "split_blas": ("parquet",),
-          "arrow_buffers": ("parquet",), "jemalloc": ("parquet",)}
+#: Each I/O speed-up map_file keeps (a Speedups field) and the format it serves. The ones timed and
+#: deleted are listed in RESULTS.md with their ratios.
+TRICKS = {"direct_io": "npy", "arrow_buffers": "parquet"}
 
 
-def tricks_of(fmt: str) -> tuple[str, ...]:
-    return tuple(t for t, formats in TRICKS.items() if fmt in formats)
-
-
-def plain(fmt: str) -> frozenset[str]:
-    """The plain path each trick is timed against: none on, but Parquet keeps its Arrow-buffer lists
-    (the per-row path is timed on its own, as plain against plain without them)."""
-    return frozenset({"arrow_buffers"} & set(tricks_of(fmt)))
-
-
-def config_name(fmt: str, on: frozenset[str]) -> str:
-    return f"{fmt}:{'+'.join(sorted(on)) or 'none'}"
+def config_name(fmt: str, off: str | None = None) -> str:
+    """``fmt`` with every speed-up on, or with ``off`` switched off: ``npy``, ``npy-direct_io``."""
+    return fmt if off is None else f"{fmt}-{off}"
 
 
 def configs() -> list[str]:
-    """``gemm`` and, per format, every trick set timed: plain, plain +/- each trick, all, all minus each."""
-    names = ["gemm"]
-    for fmt in ("npy", "parquet"):
-        every = frozenset(tricks_of(fmt))
-        for on in (every, plain(fmt), *(plain(fmt) ^ {t} for t in every), *(every - {t} for t in every)):
-            if config_name(fmt, on) not in names:
-                names.append(config_name(fmt, on))
-    return names
+    """The GEMM reference, each format with everything on, and each format with each speed-up off."""
+    return ["gemm", "npy", "parquet", *(config_name(fmt, trick) for trick, fmt in TRICKS.items())]
 
 
 def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int) -> dict:
-    """One timed run in this (fresh) process: the in-memory GEMM reference or map_file with some tricks."""
+    """One timed run in this (fresh) process: the in-memory GEMM reference or map_file, a speed-up off."""
     from instructlin.core.mapping import InstructionMap
     from instructlin.io.affine_blocks import BlockAffine
-    from instructlin.io.arrow_memory import keep_freed_pages
     from instructlin.io.speedups import Speedups
     from instructlin.io.streaming import map_file
 
-    on = set() if kind == "gemm" else set(kind.split(":")[1].split("+"))
-    if "jemalloc" in on:
-        keep_freed_pages()  # as `instructlin map` does for Parquet (a process-wide choice, so not map_file's)
-    speed = Speedups(**{t: t in on for t in ("direct_io", "overlap", "split_blas", "arrow_buffers")})
+    speed = Speedups(**{kind.split("-")[1]: False}) if "-" in kind else Speedups()
     model = InstructionMap.load(map_dir)
     baseline, load = peak_rss_mb(), os.getloadavg()[0]
     if kind == "gemm":
@@ -146,7 +128,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, list[dict]]:
         for name in names:
             if hasattr(os, "sync"):
                 os.sync()  # the previous run's output goes to disk now, not during this run's clock
-            runs[name].append(run_child(name, map_dir, *sources[name.split(":")[0]], args.chunk_size))
+            runs[name].append(run_child(name, map_dir, *sources[name.split("-")[0]], args.chunk_size))
     return runs
 
 
@@ -156,9 +138,9 @@ def rate(runs: dict[str, list[dict]], name: str) -> float:
 
 def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[float, ...], wall: float) -> str:
     """The RESULTS.md block: command, machine, date, load, the main table and the per-trick table."""
-    alls = {fmt: config_name(fmt, frozenset(tricks_of(fmt))) for fmt in ("npy", "parquet")}
-    labels = {"gemm": "in-memory GEMM, same chunks (reference)", alls["npy"]: "map_file .npy -> .npy",
-              alls["parquet"]: "map_file Parquet -> Parquet"}
+    alls = {"npy": "npy", "parquet": "parquet"}
+    labels = {"gemm": "in-memory GEMM, same chunks (reference)", "npy": "map_file .npy -> .npy",
+              "parquet": "map_file Parquet -> Parquet"}
     gemm = rate(runs, "gemm")
     rows = [f"| {label} | {rate(runs, name):,.0f} | {rate(runs, name) / gemm:.0%} | "
             f"{statistics.median(r['peak_rss_mb'] for r in runs[name]):,.0f} | "
@@ -180,21 +162,18 @@ def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], load: tuple[
 
 
 def trick_table(runs: dict[str, list[dict]]) -> list[str]:
-    """Per format and trick: rows/s on the plain path with and without it, and in the full set without it."""
-    lines = ["| format | trick | alone: rows/s plain -> with | alone: ratio | all on: rows/s without -> with | "
-             "all on: ratio | 1-min load (median of its runs) |", "|---|---|---|---|---|---|---|"]
-    for fmt in ("npy", "parquet"):
-        every, base = frozenset(tricks_of(fmt)), plain(fmt)
-        for trick in tricks_of(fmt):
-            off, on = (base - {trick}, base) if trick in base else (base, base | {trick})
-            pairs = [(config_name(fmt, off), config_name(fmt, on)),
-                     (config_name(fmt, every - {trick}), config_name(fmt, every))]
-            if not all(name in runs for pair in pairs for name in pair):
-                continue
-            cells = [f"{rate(runs, a):,.0f} -> {rate(runs, b):,.0f} | {rate(runs, b) / rate(runs, a):.2f}x"
-                     for a, b in pairs]
-            loads = [r["load"] for pair in pairs for name in pair for r in runs[name]]
-            lines.append(f"| {fmt} | {trick} | {' | '.join(cells)} | {statistics.median(loads):.1f} |")
+    """Per kept speed-up: rows/s of its format with it off and on (the rest on), the ratio, the load."""
+    lines = ["| format | speed-up | rows/s off -> on (medians) | on / off | per repeat | 1-min load (median) |",
+             "|---|---|---|---|---|---|"]
+    for trick, fmt in TRICKS.items():
+        off = config_name(fmt, trick)
+        if off not in runs or fmt not in runs:
+            continue
+        each = ", ".join(f"{(a['rows'] / a['seconds']) / (b['rows'] / b['seconds']):.2f}"
+                         for a, b in zip(runs[fmt], runs[off], strict=True))
+        load = statistics.median(r["load"] for r in runs[fmt] + runs[off])
+        lines.append(f"| {fmt} | {trick} | {rate(runs, off):,.0f} -> {rate(runs, fmt):,.0f} | "
+                     f"{rate(runs, fmt) / rate(runs, off):.2f}x | {each} | {load:.1f} |")
     return lines
 
 
@@ -245,7 +224,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=1024)
     parser.add_argument("--chunk-size", type=int, default=65536)
     parser.add_argument("--json", help="also write every run's record here")
-    parser.add_argument("--configs", nargs="*", help="only these configs (e.g. gemm npy:none), for a re-run")
+    parser.add_argument("--configs", nargs="*", help="only these configs (e.g. npy npy-direct_io), for a re-run")
     add_run_arguments(parser, ())
     args = parser.parse_args()
     if args.child:

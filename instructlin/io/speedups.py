@@ -7,19 +7,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Speedups:
-    """Which speed-ups :func:`instructlin.io.streaming.map_file` uses; all on by default.
+    """Which speed-ups :func:`instructlin.io.streaming.map_file` uses; all on by default, same output either way.
 
-    ``direct_io``: O_DIRECT reads and writes (.npy) and aligned direct writes from a thread (Parquet).
-    ``overlap``: the next block read, and the last one written, from threads while this one is mapped.
-    ``split_blas``: BLAS held to one thread per half of a Parquet block, two halves mapped at once.
-    ``arrow_buffers``: Parquet list columns converted through Arrow buffers instead of per-row arrays.
+    ``direct_io``: .npy blocks read and written with O_DIRECT (:mod:`instructlin.io.direct_io`).
+    ``arrow_buffers``: Parquet list columns converted through Arrow's flat buffers, not one array per row
+    (:mod:`instructlin.io.arrow_lists`).
     """
 
     direct_io: bool = True
-    overlap: bool = True
-    split_blas: bool = True
     arrow_buffers: bool = True
 
 
 ALL = Speedups()
-PLAIN = Speedups(direct_io=False, overlap=False, split_blas=False, arrow_buffers=True)
