@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 from instructlin.errors import DataError
-from instructlin.io.arrow_memory import keep_freed_pages
 from instructlin.io.npy_files import input_encoder
 from instructlin.shards.workers import Engine
 
@@ -56,8 +55,6 @@ def cmd_map(args: argparse.Namespace) -> None:
 
         check_not_input(args.input, args.output)  # before any work: the output would replace the input
     model = InstructionMap.load(args.map_path)
-    if sharded or Path(args.input).suffix == ".parquet":
-        keep_freed_pages()  # this process is the command's own: Parquet maps 5-10 % faster (arrow_memory)
     if sharded:
         _map_shards(args, model)
         return

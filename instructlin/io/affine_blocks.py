@@ -15,15 +15,14 @@ from instructlin.errors import DataError
 ChunkProgress = Callable[[int, int], None]
 DEFAULT_CHUNK_SIZE = 65536
 #: Bytes of one float32 block buffer at most: blocks are ``chunk_size`` rows or fewer, so memory stays
-#: near 4 x 64 MB (5 for float64 input) plus the interpreter, whatever the chunk size and the dimension.
+#: near 3 x 64 MB (4 for float64 input) plus the interpreter, whatever the chunk size and the dimension.
 BLOCK_BYTES = 64 * 2**20
-#: A Parquet block lives in more copies at once (the next input decoded ahead, this one, three mapped
-#: outputs taking turns, its encoded row group), so its budget is smaller; and under 32 MiB, so Arrow's
-#: allocator reuses its buffers instead of mapping fresh zeroed pages for every batch (measured 2,000,000
-#: x 384: 24 MB blocks mapped 10-15 % faster than 32 MB ones).
+#: A Parquet block lives in more copies at once (the decoded batch, its float32 view, the mapped block,
+#: the encoded row group), so its budget is smaller; and under 32 MiB, so Arrow's allocator reuses its
+#: buffers instead of mapping fresh zeroed pages for every batch.
 PARQUET_BLOCK_BYTES = 24 * 2**20
-#: Vector values the Parquet writer encodes per step: about one 1 MB data page (the default of 1,024
-#: spent 10 % more of the writer's time on its per-step overhead at d = 384).
+#: Vector values the Parquet writer encodes per step: about one 1 MB data page (its default of 1,024
+#: spends much of the writer's time on per-step overhead).
 PARQUET_WRITE_BATCH = 2**18
 
 

@@ -1,7 +1,7 @@
-"""Float list columns of Arrow tables <-> (rows, d) numpy arrays, through Arrow buffers, never Python lists.
+"""Float list columns of Arrow tables <-> (rows, d) numpy arrays, through Arrow's flat buffers.
 
-Used to stream Parquet embeddings: reading and writing a list column element by element is several
-times slower than the GEMM it feeds.
+Used to stream Parquet embeddings: converting a list column row by row (one numpy array per vector)
+costs more than the GEMM it feeds. ``arrow_buffers=False`` converts row by row, for the benchmark.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def output_type(kind: Any, d_out: int) -> Any:
     return pa.large_list(item) if pa.types.is_large_list(kind) else pa.list_(item)
 
 
-def vectors(array: Any, column: str, source: Path) -> np.ndarray:
-    """The (rows, d) numpy view of one chunk of a list column, without going through Python lists."""
+def vectors(array: Any, column: str, source: Path, *, arrow_buffers: bool = True) -> np.ndarray:
+    """The (rows, d) numpy view of one chunk of a list column, checked: no nulls, one length."""
     pa = require("pyarrow", purpose="Parquet")
 
     where = f"Column {column!r} of {source.name}"
@@ -57,13 +57,17 @@ def vectors(array: Any, column: str, source: Path) -> np.ndarray:
         values = array.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
     if values.null_count:
         raise DataError(f"{where} has {values.null_count} missing (null) numbers inside its vectors.")
+    if not arrow_buffers and rows:
+        return np.stack(array.to_numpy(zero_copy_only=False))
     return values.to_numpy(zero_copy_only=False).reshape(rows, d)
 
 
-def list_array(mapped: np.ndarray, kind: Any) -> Any:
+def list_array(mapped: np.ndarray, kind: Any, *, arrow_buffers: bool = True) -> Any:
     """A list column of ``kind`` over ``mapped``'s memory (one flat values buffer plus offsets)."""
     pa = require("pyarrow", purpose="Parquet")
 
+    if not arrow_buffers:
+        return pa.array(list(mapped), type=kind)
     rows, d = mapped.shape
     values = pa.array(mapped.reshape(-1))
     if pa.types.is_fixed_size_list(kind):

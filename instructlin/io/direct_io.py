@@ -1,14 +1,12 @@
-"""Streaming I/O with ``O_DIRECT``: the disk's DMA moves the bytes, not the CPU through the page cache.
+"""Streaming ``.npy`` I/O with ``O_DIRECT``: the disk's DMA moves the bytes, not the CPU through the page cache.
 
-A buffered write copies every output byte into the page cache and the kernel then manages those pages,
-which at small dimensions costs as much CPU time as the matrix product itself (measured: 3 GB written
-with ``dd`` at 0.72-0.76 GB/s buffered, 1.4 GB/s direct, on the 2-core machine). Direct I/O needs the
-memory address, the file offset and the length aligned to the block size, so the .npy header written is
-padded to :data:`ALIGN` bytes (still a valid version 1.0 header), buffers are page-aligned, blocks are
-whole multiples of :data:`ALIGN` and reads are widened to :data:`ALIGN` boundaries; an unaligned tail is
-written the ordinary way. Where the file system refuses direct I/O (some network mounts), the same
-calls do ordinary I/O. Used for .npy input and output (:func:`read_blocks`, :class:`DirectOutput`) and
-for Parquet output (:class:`AlignedSink`).
+A buffered write copies every output byte into the page cache, which at small dimensions costs about as
+much CPU time as the matrix product itself. Direct I/O needs the memory address, the file offset and the
+length aligned to the block size, so the .npy header written is padded to :data:`ALIGN` bytes (still a
+valid version 1.0 header), buffers are page-aligned, blocks are whole multiples of :data:`ALIGN` and
+reads are widened to :data:`ALIGN` boundaries; an unaligned tail is written the ordinary way. Where the
+file system refuses direct I/O (some network mounts), the same calls do ordinary I/O. The streaming
+benchmark times what it buys (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -22,15 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from instructlin.io import overlap
-
 ALIGN = 4096  # a multiple of every common logical block size (512, 4096)
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 
 
-def _open(path: str, flags: int) -> tuple[int, bool]:
+def _open(path: str, flags: int, direct: bool = True) -> tuple[int, bool]:
     """``path`` opened with ``flags`` plus O_DIRECT, or without it where the file system refuses it."""
     flags |= getattr(os, "O_CLOEXEC", 0)
+    if not direct:
+        return os.open(path, flags), False
     try:
         return os.open(path, flags | _O_DIRECT), bool(_O_DIRECT)
     except OSError as err:
@@ -76,8 +74,8 @@ class DirectOutput:
     directly, and the first unaligned one (the last block's tail) switches the file to ordinary writes.
     """
 
-    def __init__(self, path: str) -> None:
-        self.fd, self.direct = _open(path, os.O_WRONLY)
+    def __init__(self, path: str, direct: bool = True) -> None:
+        self.fd, self.direct = _open(path, os.O_WRONLY, direct)
 
     def fileno(self) -> int:
         return self.fd
@@ -121,26 +119,25 @@ class DirectOutput:
 
 
 def read_blocks(path: str, offset: int, n_rows: int, row_shape: tuple[int, ...], dtype: Any,
-                rows_per_block: int, n_buffers: int = 3) -> Iterator[tuple[int, np.ndarray]]:
+                rows_per_block: int, direct: bool = True) -> Iterator[tuple[int, np.ndarray]]:
     """``(first_row, block)`` for every block of an array stored from byte ``offset`` of ``path``.
 
     Reads are direct where the file system allows (the disk's DMA fills page-aligned buffers, no copy
     through the page cache): each block's byte range is widened to :data:`ALIGN` boundaries and the
-    block is a view into it. ``n_buffers`` buffers take turns, so a block stays valid while the next
-    ``n_buffers - 2`` are read ahead (see :func:`instructlin.io.overlap.read_ahead`).
+    block is a view into one reused buffer, valid until the next block is read. ``direct=False`` reads
+    the ordinary way (through the page cache).
     """
     dtype = np.dtype(dtype)
     row_bytes = int(np.prod(row_shape)) * dtype.itemsize
     span = rows_per_block * row_bytes + 2 * ALIGN
-    buffers = [aligned_empty((1, span), np.uint8)[0] for _ in range(n_buffers)]
-    fd, direct = _open(path, os.O_RDONLY)
+    buf = aligned_empty((1, span), np.uint8)[0]
+    fd, direct = _open(path, os.O_RDONLY, direct)
     try:
-        for i, start in enumerate(range(0, n_rows, rows_per_block)):
+        for start in range(0, n_rows, rows_per_block):
             k = min(rows_per_block, n_rows - start)
             low, high = offset + start * row_bytes, offset + (start + k) * row_bytes
             first = low - low % ALIGN
             length = -(-(high - first) // ALIGN) * ALIGN
-            buf = buffers[i % n_buffers]
             got, direct = _pread_all(fd, memoryview(buf)[:length], first, high - first, direct)
             if got < high - first:
                 raise EOFError(f"ended {high - first - got} bytes early")
@@ -166,63 +163,3 @@ def _pread_all(fd: int, into: memoryview, position: int, needed: int, direct: bo
             break
         got += step
     return got, direct
-
-
-class AlignedSink:
-    """A write-only file object for writers that emit small pieces (Parquet): they are gathered into
-    page-aligned buffers that a thread writes out directly when full, while the writer encodes the next
-    ones (so the encoder never waits for the disk); the tail is written at close."""
-
-    def __init__(self, path: str, size: int = 8 << 20) -> None:
-        self._out = DirectOutput(path)
-        try:
-            self._writer = overlap.BufferWriter(self._out, (size, 1),
-                                                allocate=lambda shape: aligned_empty(shape, np.uint8))
-        except BaseException:
-            self._out.close()
-            raise
-        self._buffer = self._writer.buffer().reshape(-1)
-        self._used = self._position = 0
-        self.closed = False
-
-    def write(self, data: Any) -> int:
-        view = np.frombuffer(memoryview(data).cast("B"), np.uint8)
-        done = 0
-        while done < len(view):
-            step = min(len(view) - done, len(self._buffer) - self._used)
-            self._buffer[self._used : self._used + step] = view[done : done + step]
-            self._used += step
-            done += step
-            if self._used == len(self._buffer):
-                full, self._used = self._buffer, 0  # nothing left to write at close if the next step fails
-                self._writer.submit(full.reshape(-1, 1), len(full))
-                self._buffer = self._writer.buffer().reshape(-1)
-        self._position += done
-        return done
-
-    def tell(self) -> int:
-        return self._position
-
-    def writable(self) -> bool:
-        return True
-
-    def flush(self) -> None:
-        """Nothing: buffers are written when full and at close (flushing early would break alignment)."""
-
-    def __enter__(self) -> AlignedSink:
-        return self
-
-    def __exit__(self, kind: object, *exc: object) -> None:
-        self.close(check=kind is None)
-
-    def close(self, *, check: bool = True) -> None:
-        """Write the tail and wait for every queued write; with ``check``, raise a write's error (a full
-        disk, say), else only finish (the caller is already failing)."""
-        if not self.closed:
-            self.closed = True
-            try:
-                if self._used:
-                    self._writer.submit(self._buffer.reshape(-1, 1), self._used)
-                self._writer.finish(check=check)
-            finally:
-                self._out.close()

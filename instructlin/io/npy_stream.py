@@ -1,4 +1,4 @@
-"""A ``.npy`` (n, d) file mapped block by block: direct reads ahead, one GEMM per block, direct writes behind."""
+"""A ``.npy`` (n, d) file mapped block by block: a direct read, one GEMM and a direct write per block."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import numpy as np
 
 from instructlin.atomic import atomic_write
 from instructlin.errors import DataError
-from instructlin.io import direct_io, overlap
+from instructlin.io import direct_io
 from instructlin.io.affine_blocks import BlockAffine, ChunkProgress, check_mapped_block, to_float32
 from instructlin.io.npy_files import read_npy_header
+from instructlin.io.speedups import ALL, Speedups
 
 
 def _read_npy_header(fh: Any, source: Path) -> tuple[int, int, np.dtype]:
@@ -44,37 +45,32 @@ def _reserve(fh: Any, size: int) -> None:
             # EINVAL / EOPNOTSUPP: the file system cannot reserve; the writes still work
 
 
-def map_npy(affine: BlockAffine, source: Path, target: Path, chunk_size: int, progress: ChunkProgress | None) -> int:
+def map_npy(affine: BlockAffine, source: Path, target: Path, chunk_size: int, progress: ChunkProgress | None,
+            speed: Speedups = ALL) -> int:
+    """Map ``source`` into ``target`` (both .npy) in blocks of at most ``chunk_size`` rows; returns the rows."""
     with open(source, "rb", buffering=0) as fh:
         n, d, dtype = _read_npy_header(fh, source)
         affine.check(d)
         rows = direct_io.aligned_rows(affine.block_rows(chunk_size, n), 4 * affine.d_out)
         x = None if dtype == np.float32 else np.empty((rows, d), dtype=np.float32)
+        y = direct_io.aligned_empty((rows, affine.d_out))
         header = direct_io.npy_header((n, affine.d_out))
-        blocks = direct_io.read_blocks(str(source), fh.tell(), n, (d,), dtype, rows)
+        blocks = direct_io.read_blocks(str(source), fh.tell(), n, (d,), dtype, rows, direct=speed.direct_io)
 
         def write(tmp: str) -> None:
-            with direct_io.DirectOutput(tmp) as out:
+            with direct_io.DirectOutput(tmp, direct=speed.direct_io) as out:
                 out.write_all(header)
                 _reserve(out, out.tell() + n * affine.d_out * 4)
-                writer = overlap.BufferWriter(out, (rows, affine.d_out), allocate=direct_io.aligned_empty)
                 try:
-                    for start, raw in overlap.read_ahead(blocks):
+                    for start, raw in blocks:
                         k = len(raw)
-                        block = to_float32(raw, None if x is None else x[:k])
-                        y = writer.buffer()
-                        affine(block, y[:k])
+                        affine(to_float32(raw, None if x is None else x[:k]), y[:k])
                         check_mapped_block(raw, y[:k], start, source)
-                        writer.submit(y, k)
+                        out.write_all(y[:k])
                         if progress:
                             progress(start + k, n)
                 except EOFError:
-                    writer.finish(check=False)
                     raise DataError(f"{source.name} ended early while being read; was it being rewritten?") from None
-                except BaseException:
-                    writer.finish(check=False)
-                    raise
-                writer.finish()
 
         atomic_write(target, write)
     return n
