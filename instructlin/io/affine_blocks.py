@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from instructlin.core.checks import check_mapped
+from instructlin.core.params import DEFAULT_CHUNK_SIZE
 from instructlin.errors import DataError
 
 ChunkProgress = Callable[[int, int], None]
-DEFAULT_CHUNK_SIZE = 65536
 #: Bytes of one float32 block buffer at most: blocks are ``chunk_size`` rows or fewer, so memory stays
 #: near 3 x 64 MB (4 for float64 input) plus the interpreter, whatever the chunk size and the dimension.
 BLOCK_BYTES = 64 * 2**20
