@@ -17,6 +17,7 @@ def run(minilm, relative, labels, instructions, n_per_class, **map_params):
     return run_experiment(config, encoder=minilm)
 
 
+@pytest.mark.slow  # 28 s; benchmarks/run_benchmark.py's reuters-topic and reuters-location rows cover it
 @pytest.mark.parametrize("relative, instruction", [
     ("reuters21578/topic.csv", "Identify the topic of the given news article"),
     ("reuters21578/location.csv", "Identify the country where the given news article happened"),
