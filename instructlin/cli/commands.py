@@ -93,7 +93,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="instructlin", description=__doc__)
+    parser = _Parser(prog="instructlin", description=__doc__.replace("``", ""))
     sub = parser.add_subparsers(dest="command", required=True)
     evaluate = sub.add_parser("evaluate", help="fit on 20%%, score V-measure and time on the rest")
     _common(evaluate)
