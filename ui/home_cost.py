@@ -6,9 +6,8 @@ import streamlit as st
 
 from instructlin.pipeline.experiment import ExperimentConfig
 from instructlin.pipeline.recorded_costs import read_recorded_speedup
-from instructlin.pipeline.report import marginal_cost
+from instructlin.pipeline.summaries import cost_summary
 from instructlin.sources.packs import Pack
-from instructlin.timing import speedup_map_only
 from ui import cached, page
 from ui.text import plain
 
@@ -40,23 +39,22 @@ def cost(pack: Pack, config: ExperimentConfig, aspect: str) -> None:
                    "(`python benchmarks/record_speedup.py --teacher DIR` measures it again).")
     with page.guard("Timing the map"):
         timed = cached.timings(config.timing_spec(aspect))
-    steps, n_train, n_test = timed.steps, timed.n_train, timed.n_test
-    found = marginal_cost(steps, n_train=n_train, n_test=n_test)
-    fit_s, map_s = steps["fit"].median_s, steps["map"].median_s
+    found = cost_summary(timed)
+    n_train, n_test = timed.n_train, timed.n_test
+    fit_s, map_s = found.seconds["fit"], found.seconds["map"]
     live = (f"Clocked here, now: the fit above took **{fit_s:.2f} s** (next to the other instruction's) and "
             f"mapping the {n_test} test texts **{map_s * 1e3:.1f} ms**; with the teacher's "
             f"{pack.seconds_per_text:.3f} s per text from the pack ({plain(pack.timing_note)}), a new instruction "
-            f"costs **{found['instructlin_s']:.1f} s** against **{found['reencode_s']:.0f} s**: "
-            f"**{found['speedup']:.1f}×**. This figure moves with this machine's load.")
+            f"costs **{found.instructlin_s:.1f} s** against **{found.reencode_s:.0f} s**: "
+            f"**{found.speedup:.1f}×**. This figure moves with this machine's load.")
     if record is None:
-        lead(found["instructlin_s"], found["reencode_s"], n_train + n_test, "clocked here")
+        lead(found.instructlin_s, found.reencode_s, n_train + n_test, "clocked here")
         st.markdown(live)
     else:
         with st.expander("Detail: the same, clocked here now"):
             st.markdown(live)
     with st.expander("Detail: the map alone"):
-        map_only = speedup_map_only(steps["encode_instructed"].median_s, map_s)
         st.markdown(f"Mapping the {n_test} test texts takes {map_s * 1e3:.1f} ms against "
-                    f"{steps['encode_instructed'].median_s:.0f} s to re-encode them with the teacher: "
-                    f"**{map_only:,.0f}×**. That figure leaves out the teacher pass and the fit the map needs, "
-                    "so the speed-up above is the one to quote.")
+                    f"{found.seconds['encode_instructed']:.0f} s to re-encode them with the teacher: "
+                    f"**{found.map_speedup:,.0f}×**. That figure leaves out the teacher pass and the fit the map "
+                    "needs, so the speed-up above is the one to quote.")
