@@ -13,6 +13,7 @@ from instructlin.core.choices import Choice
 from instructlin.core.metrics import l2_normalize, neighbour_sets, row_cosine
 from instructlin.extras import require
 from instructlin.io.csv_export import frame_csv_bytes
+from instructlin.sources.listings import shorten
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,7 +91,7 @@ def point_table(
     for space, xy in (coords or {}).items():
         xy = np.asarray(xy, dtype=float)
         columns[f"{space}_x"], columns[f"{space}_y"] = xy[:, 0], xy[:, 1]
-    columns["text"] = [t if max_chars is None or len(t) <= max_chars else t[:max_chars] + "…" for t in texts]
+    columns["text"] = [t if max_chars is None else shorten(t, max_chars) for t in texts]
     lengths = {name: len(values) for name, values in columns.items()}
     if any(length != n for length in lengths.values()):
         raise ValueError(f"every column needs {n} rows (one per id), got {lengths}.")
@@ -141,7 +142,7 @@ def neighbour_tables(
         tables[space] = pd.DataFrame({
             "rank": np.arange(1, len(rows) + 1), "id": [str(ids[i]) for i in rows], "cosine": np.round(sims, 4),
             **{name: [str(values[i]) for i in rows] for name, values in labels.items()},
-            "text": [texts[i][:max_chars] + ("…" if len(texts[i]) > max_chars else "") for i in rows]})
+            "text": [shorten(texts[i], max_chars) for i in rows]})
     return tables
 
 

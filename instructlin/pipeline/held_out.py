@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from instructlin.pipeline import explore
+from instructlin.sources.listings import shorten
 from instructlin.sources.text_dataset import TextDataset
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ class HeldOutPoints:
     def describe(self, row: int, *, chars: int = 70) -> str:
         """``id · labels · first words``: one line naming a row for pickers."""
         text = self.texts[row]
-        short = text[:chars] + ("…" if len(text) > chars else "")
-        return " · ".join([self.ids[row], *(str(v[row]) for v in self.labels.values()), short])
+        return " · ".join([self.ids[row], *(str(v[row]) for v in self.labels.values()), shorten(text, chars)])
 
     def n_classes(self, aspect: str) -> int:
         """How many classes the label column ``aspect`` has among these rows (the k of k-means)."""
