@@ -5,20 +5,34 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
-import pytest
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one of .ci/run's two workers: one thread each, as two processes on
+    for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # two cores that spin-wait
+        os.environ.setdefault(_threads, "1")  # for each other's threads burn the CPU the other one needs
+
+import numpy as np  # noqa: E402 (after the thread settings, which numpy reads once)
+import pytest  # noqa: E402
 
 from instructlin.sources.datasets import TextDataset
 from tests.rendered import shown
 
 APP_ROOT = Path(__file__).resolve().parents[1]
 SHARED = APP_ROOT.parent / "shared" / "datasets"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """For ``pytest -n 2 --dist loadgroup`` (.ci/run): each test module is one group, so its module fixtures are
+    built once, and the browser modules are one group, so they share one server and one Chromium."""
+    for item in items:
+        stem = item.path.stem
+        item.add_marker(pytest.mark.xdist_group("browser" if stem.startswith("test_browser") else stem))
 
 
 @pytest.fixture(autouse=True)
@@ -187,3 +201,61 @@ def live_app(app_cache_dir, monkeypatch) -> Path:
     monkeypatch.setenv("INSTRUCTLIN_CACHE", str(app_cache_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return app_cache_dir
+
+
+# --- the real app in headless Chromium (tests/test_browser*.py) -------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free port of 127.0.0.1, with its own embedding cache: one server for every
+    browser test module (they run in one xdist group), as one server meets many visitors."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from tests import test_browser as browser  # skips where Chromium or playwright is missing
+
+    port = browser.free_port()
+    env = {**os.environ, "INSTRUCTLIN_CACHE": str(tmp_path_factory.mktemp("browser-cache")),
+           "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port)],
+            cwd=APP_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser_page(tmp_path_factory):
+    """One headless Chromium tab for the session; requests to anywhere but the app's server are recorded."""
+    from tests import test_browser as browser
+
+    with browser.sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(browser.CHROMIUM),
+            headless=True, args=browser.ARGS, viewport={"width": 1400, "height": 1000})
+        page = context.pages[0] if context.pages else context.new_page()
+        page.on("request", lambda request: None if request.url.startswith(browser.LOCAL)
+                else browser.OFF_SERVER.append(request.url))
+        yield page
+        context.close()

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -51,49 +50,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free port of 127.0.0.1, with its own embedding cache."""
-    port = free_port()
-    env = {**os.environ, "INSTRUCTLIN_CACHE": str(tmp_path_factory.mktemp("browser-cache")),
-           "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="module")
-def browser_page(tmp_path_factory):
-    with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM),
-            headless=True, args=ARGS, viewport={"width": 1400, "height": 1000})
-        page = context.pages[0] if context.pages else context.new_page()
-        page.on("request", lambda request: None if request.url.startswith(LOCAL) else OFF_SERVER.append(request.url))
-        yield page
-        context.close()
-
-
 #: Requests the pages made to anywhere but the app's server (an offline machine answers none of them).
 OFF_SERVER: list[str] = []
 LOCAL = ("http://127.0.0.1", "data:", "blob:", "about:")
@@ -109,7 +65,7 @@ def screenshot(page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so grow the window to its height."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": min(max(int(height), 1000), 6000)})
-    page.wait_for_timeout(800)
+    page.wait_for_timeout(500)  # plotly redraws its charts for the new width
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
@@ -121,6 +77,23 @@ WAITING = ("() => !!document.querySelector('[data-testid=\"stSpinner\"], [data-t
 HOME_DONE = ("() => document.body.innerText.includes('New instruction (instructlin)') "
              "&& document.querySelectorAll('.js-plotly-plot').length >= 5 "
              "&& !document.querySelector('[data-testid=\"stSpinner\"]')")
+
+
+#: The app has finished its run: Streamlit's own script state on the app root (the toolbar's Stop button is
+#: hidden with ``toolbarMode = "minimal"``), no spinner, and every plotly chart of the page drawn.
+IDLE = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') "
+        "=== 'notRunning' && !document.querySelector('[data-testid=\"stSpinner\"]') "
+        "&& Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"]'))"
+        ".every(chart => chart.querySelector('.main-svg'))")
+
+
+def idle(page, settle_ms: int = 300) -> None:
+    """Wait until the app has finished its run and drawn, and is still so ``settle_ms`` later twice over (an
+    action's rerun may start a moment after the action, and a run may start another)."""
+    for _ in range(2):
+        page.wait_for_function(IDLE, timeout=240_000)
+        page.wait_for_timeout(settle_ms)
+    page.wait_for_function(IDLE, timeout=240_000)
 
 
 #: Every sidebar entry seen while Home loaded: a ``pages/`` folder would show its own list first.
@@ -232,10 +205,7 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
     if button:
         page.get_by_role("button", name=button).click(timeout=120_000)
     page.get_by_text(done_text).first.wait_for(timeout=240_000)
-    page.wait_for_function(  # the app is idle: no "Running..." widget and no spinner
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] button') "
-        "&& !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=120_000)
-    page.wait_for_timeout(1500)  # let plotly finish drawing
+    idle(page)
     screenshot(page, shots() / f"{path or 'Home'}.png")
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
@@ -269,23 +239,15 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
         assert panels.locator(".hoverlayer .hovertext").count() == 3
 
 
-def _idle(page) -> None:
-    """Wait until the app has no script running and no spinner, and plotly has drawn."""
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] button') "
-        "&& !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=240_000)
-    page.wait_for_timeout(1500)
-
-
 def test_compare_selection_then_dataset_switch(server, browser_page):
     """Issue 10: a lasso selection on Compare, then fewer texts per class on the Data page, then Compare
     again raised IndexError (index 55 of 48). Now the page shows no exception and the old selection is gone."""
     page = browser_page
-    page.goto(f"{server}/Compare{QUERY.replace('n_per_class=4', 'n_per_class=8')}", wait_until="domcontentloaded")
+    page.goto(f"{server}/Compare{QUERY}", wait_until="domcontentloaded")
     page.get_by_text("Cross-instruction matrix").first.wait_for(timeout=240_000)
-    _idle(page)
+    idle(page)
     page.get_by_text("select: box / lasso").click()
-    _idle(page)
+    idle(page)
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     area = chart.locator("rect.nsewdrag").first  # the base panel's drag surface
     area.wait_for(timeout=60_000)
@@ -297,20 +259,20 @@ def test_compare_selection_then_dataset_switch(server, browser_page):
         page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=8)
     page.mouse.up()
     page.get_by_text("selected texts").first.wait_for(timeout=120_000)
-    _idle(page)
+    idle(page)
     screenshot(page, shots() / "Compare-selection.png")
 
     page.get_by_role("link", name="Data", exact=True).first.click()
     per_class = page.get_by_label("Texts per class (0 = all)")
     per_class.wait_for(timeout=120_000)
-    per_class.fill("4")
+    per_class.fill("2")
     per_class.press("Enter")
-    page.get_by_text("sampled 4 per class").first.wait_for(timeout=120_000)
-    _idle(page)
+    page.get_by_text("sampled 2 per class").first.wait_for(timeout=120_000)
+    idle(page)
     page.get_by_role("link", name="Compare", exact=True).first.click()
     done = page.get_by_text("Cross-instruction matrix").or_(page.locator('[data-testid="stException"]'))
     done.first.wait_for(timeout=240_000)  # the page ends, or stops at an exception
-    _idle(page)
+    idle(page)
     screenshot(page, shots() / "Compare-after-switch.png")
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
@@ -327,14 +289,14 @@ def test_qwen3_offline_says_the_sidebar_fix_falls_back_and_recovers(server, brow
     page.goto(f"{server}/Embeddings?embeddings=encoder&encoder=minilm&device=cpu&n_per_class=4",
               wait_until="domcontentloaded")
     page.get_by_text("What is cached on disk").first.wait_for(timeout=240_000)
-    _idle(page)
+    idle(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Encoder").first.click()
     page.get_by_role("option", name="qwen3", exact=True).click()
     error = page.locator('[data-testid="stAlertContentError"]').first
     error.wait_for(timeout=240_000)
     page.get_by_text("What is cached on disk").first.wait_for(timeout=240_000)  # the page, again, on auto
-    _idle(page)
+    idle(page)
     said = error.inner_text()
     assert "pick minilm" in said and "under Encoder on the Embeddings page" in said, said
     assert "qwen3 was set back to auto" in said and "--encoder" not in said, said
@@ -344,6 +306,6 @@ def test_qwen3_offline_says_the_sidebar_fix_falls_back_and_recovers(server, brow
 
     page.get_by_role("link", name="Data", exact=True).first.click()  # the next page view, same session
     page.get_by_text("Label distributions").first.wait_for(timeout=240_000)
-    _idle(page)
+    idle(page)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0
     assert "Encoder: auto" in sidebar.inner_text()

@@ -1,7 +1,7 @@
 """Uploads in real headless Chromium: bring your own vectors, and the three bad uploads of issue 10.
 
-Reuses tests/test_browser.py's server and browser fixtures (skipped the same way without Chromium or
-playwright). Screenshots go to ``screenshots/`` or ``$INSTRUCTLIN_SCREENSHOTS`` as ``upload-*.png``.
+Shares the session's server and browser with tests/test_browser.py (conftest.py; skipped the same way
+without Chromium or playwright). Screenshots go to ``screenshots/`` or ``$INSTRUCTLIN_SCREENSHOTS`` as ``upload-*.png``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_browser import QUERY, browser_page, screenshot, server, shots  # noqa: F401 (fixtures)
+from tests.test_browser import QUERY, idle, screenshot, shots
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -22,20 +22,6 @@ PACK = Path(__file__).resolve().parents[1] / "data" / "teacher"
 VECTORS_PATH = "Vectors"  # app_pages/6_Vectors.py
 HASHED = re.compile(r"[0-9a-f]{20}")
 TOPICS = ("sports", "business", "science")
-
-
-#: The app has finished its run: Streamlit's own script state on the app root (the toolbar's Stop button is
-#: hidden with ``toolbarMode = "minimal"``), and no spinner.
-IDLE = ("() => document.querySelector('[data-testid=\"stApp\"]')?.getAttribute('data-test-script-state') "
-        "=== 'notRunning' && !document.querySelector('[data-testid=\"stSpinner\"]')")
-
-
-def idle(page, settle_ms: int = 800) -> None:
-    """Wait until the app has finished its run (and stays so for ``settle_ms``)."""
-    page.wait_for_timeout(settle_ms)
-    page.wait_for_function(IDLE, timeout=180_000)
-    page.wait_for_timeout(settle_ms)
-    page.wait_for_function(IDLE, timeout=180_000)
 
 
 def open_page(page, url: str) -> None:
@@ -72,7 +58,7 @@ def corpus(tag: str, rows: int = 16) -> bytes:
 
 
 @pytest.fixture
-def data_upload(server, browser_page):  # noqa: F811 (fixtures imported above)
+def data_upload(server, browser_page):
     """The Data page of a fresh session, switched to the upload source; the seed box shows 42 before."""
     page = browser_page
     open_page(page, f"{server}/Data{QUERY}")
@@ -130,7 +116,7 @@ def parquet(ids, vectors: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def test_bring_your_own_vectors(server, browser_page, tmp_path):  # noqa: F811
+def test_bring_your_own_vectors(server, browser_page, tmp_path):
     """The shipped pack as a user's files (shuffled, matched by id): the page shows the library's numbers."""
     from instructlin.sources.datasets import load_demo
     from instructlin.vectors.runs import VectorSpec, run_vectors
