@@ -76,8 +76,11 @@ def child(kind: str, map_dir: str, source: str, target: str, chunk_size: int, ra
         rows = gemm(model, shards, chunk_size)
         seconds = time.perf_counter() - start
     elif kind == "local":
+        from instructlin.cli.map import blas_threads_for
+
         start = time.perf_counter()
-        report = map_shards(map_dir, source, target, engine="local", chunk_size=chunk_size)
+        with blas_threads_for("local"):  # as `instructlin map` runs it: shard threads, one BLAS thread each
+            report = map_shards(map_dir, source, target, engine="local", chunk_size=chunk_size)
         seconds, rows = time.perf_counter() - start, report.rows
         record["worker_start_rss_mb"] = max(report.start_rss_mb.values())
     else:
@@ -171,7 +174,8 @@ def package_version(name: str) -> str:
 def markdown(args: argparse.Namespace, runs: dict[str, list[dict]], wall: float) -> str:
     """The RESULTS.md block: command, machine, date, the table and the notes with the targets."""
     rate = {kind: statistics.median(r["rows"] / r["seconds"] for r in runs[kind]) for kind in KINDS}
-    labels = {"gemm": "in-memory GEMM, same blocks (the limit)", "local": "`map_shards`, engine local (1 process)",
+    labels = {"gemm": "in-memory GEMM, same blocks (the limit)",
+              "local": "`map_shards`, engine local (1 process, a thread per CPU)",
               "ray": f"`map_shards`, engine ray ({args.ray_cpus} actors, local Ray on {args.ray_cpus} CPUs)"}
     worker = {"gemm": "—", "local": "the driver",
               "ray": cell(median(runs["ray"], "worker_peak_rss_mb"), ",.0f")}

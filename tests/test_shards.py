@@ -46,6 +46,40 @@ def test_shards_map_to_the_same_rows_as_the_whole_array(fitted, tmp_path):
     assert np.abs(joined - model.transform(base)).max() < 1e-5
 
 
+def test_local_threads_write_what_one_thread_writes(fitted, tmp_path):
+    map_dir, _, base = fitted
+    write_shards(tmp_path / "in", base, n_shards=5)
+    one = map_shards(map_dir, tmp_path / "in", tmp_path / "one", chunk_size=20, concurrency=1)
+    three = map_shards(map_dir, tmp_path / "in", tmp_path / "three", chunk_size=20, concurrency=3)
+    assert one.mapped == three.mapped == [f"part-{i:03d}.npy" for i in range(5)] and one.rows == three.rows
+    for name in one.mapped:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "three" / name).read_bytes()
+    assert json.loads((tmp_path / "three" / MANIFEST).read_text())["shards"].keys() == set(one.mapped)
+
+
+def test_run_local_maps_shards_at_once_in_threads(tmp_path):
+    """Two shards meet at a barrier that only two threads running together pass; one thread breaks it."""
+    import threading
+
+    from instructlin.shards.workers import ShardWorker, run_local
+
+    class Meeting(ShardWorker):
+        def __init__(self, output: Path, barrier: threading.Barrier) -> None:
+            self.output, self.barrier = output, barrier
+
+        def write(self, shard: Path, target: Path) -> int:
+            self.barrier.wait()
+            target.write_bytes(shard.read_bytes())
+            return 1
+
+    shards = write_shards(tmp_path / "in", np.zeros((4, 2)), n_shards=4)
+    (tmp_path / "out").mkdir()
+    outcomes = list(run_local(Meeting(tmp_path / "out", threading.Barrier(2, timeout=20)), shards, threads=2))
+    assert sorted(o.name for o in outcomes) == [p.name for p in shards] and not any(o.error for o in outcomes)
+    with pytest.raises(threading.BrokenBarrierError):
+        list(run_local(Meeting(tmp_path / "out", threading.Barrier(2, timeout=0.5)), shards, threads=1))
+
+
 def test_a_rerun_maps_only_the_deleted_shard_and_leaves_the_others_untouched(fitted, tmp_path):
     map_dir, _, base = fitted
     write_shards(tmp_path / "in", base)

@@ -140,7 +140,9 @@ def _engine_flags(parser: argparse.ArgumentParser, what: str) -> None:
                         help="with --engine ray: the Ray cluster to join (default: start a local Ray)")
     parser.add_argument("--concurrency", type=_int_at_least(1), default=None,
                         help=f"with --engine ray: workers, one {what[:-1]} each (default: one per CPU, or per GPU "
-                        "where the cluster has GPUs; at most one per shard)")
+                        "where the cluster has GPUs; at most one per shard)"
+                        + ("; with --engine local: shards mapped at once in threads (default: one per CPU, at most 4)"
+                           if what == "maps" else ""))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

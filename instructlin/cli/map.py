@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import signal
 import sys
@@ -85,6 +86,17 @@ def cmd_map(args: argparse.Namespace) -> None:
     print(f"mapped {n} rows to {args.output}")
 
 
+def blas_threads_for(engine: str) -> contextlib.AbstractContextManager:
+    """What the command changes in its process, and the library never does: on the local engine, where shards
+    run in threads of their own (one per CPU), each GEMM gets one BLAS thread, so the two kinds of thread do
+    not fight over the cores (benchmarks/RESULTS.md, sharded map). Ray's workers are other processes."""
+    if engine != Engine.LOCAL:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _map_shards(args: argparse.Namespace, model) -> None:
     """Every shard to a same-named file in the ``--output`` folder; finished shards are skipped on a rerun."""
     from instructlin.shards.runs import list_shards, map_shards
@@ -92,9 +104,10 @@ def _map_shards(args: argparse.Namespace, model) -> None:
     model.check_compatible(encoder_id=declared_encoder(args.encoder_id, *list_shards(args.input)))
 
     try:
-        report = map_shards(args.map_path, args.input, args.output, column=args.column,
-                            chunk_size=args.chunk_size, engine=args.engine, address=args.address,
-                            concurrency=args.concurrency, progress=shard_progress(args.quiet))
+        with blas_threads_for(args.engine):
+            report = map_shards(args.map_path, args.input, args.output, column=args.column,
+                                chunk_size=args.chunk_size, engine=args.engine, address=args.address,
+                                concurrency=args.concurrency, progress=shard_progress(args.quiet))
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM under --engine ray (RunInterrupted)
         signum = getattr(err, "signum", signal.SIGINT)
         print(f"instructlin: interrupted by {signal.Signals(signum).name}; {getattr(err, 'recorded', 0)} "

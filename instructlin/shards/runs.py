@@ -25,7 +25,7 @@ from instructlin.core.map_io import CONFIG_FILE, WEIGHTS_FILE, file_sha256
 from instructlin.errors import DataError
 from instructlin.io.streaming import DEFAULT_CHUNK_SIZE, map_file
 from instructlin.shards.lock import FolderLock, remove_worker_temps
-from instructlin.shards.workers import Engine, ShardOutcome, ShardWorker, run_local
+from instructlin.shards.workers import Engine, ShardOutcome, ShardWorker, local_threads, run_local
 
 MANIFEST = "instructlin-shards.json"
 SHARD_SUFFIXES = (".npy", ".parquet")
@@ -229,6 +229,7 @@ def map_shards(
 
     ``engine="ray"`` spreads the shards over a Ray Data actor pool of ``concurrency`` workers (default:
     one per CPU Ray sees), on a local Ray or the cluster at ``address``; every worker loads the map once.
+    ``engine="local"`` maps ``concurrency`` shards at once in threads of this process, with one loaded map.
     A bad shard is reported by a :class:`DataError` naming it after the others are done.
     """
     from instructlin.io.streaming import check_chunk_size
@@ -246,4 +247,4 @@ def map_shards(
 
             return run.drive(run_on_ray(ShardMapper, kwargs, run.pending, address=address,
                                         concurrency=concurrency), progress)
-        return run.drive(run_local(ShardMapper(**kwargs), run.pending), progress)
+        return run.drive(run_local(ShardMapper(**kwargs), run.pending, threads=local_threads(concurrency)), progress)
