@@ -189,10 +189,11 @@ def page_texts(at, kinds: tuple[str, ...] = TEXT_KINDS, *, raw: bool = False) ->
     return [str(e.value) if raw else shown(e) for kind in kinds for e in at.get(kind)]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def app_cache_dir(tmp_path_factory) -> Path:
-    """One embedding cache per test module, so its pages reuse what another of its pages encoded."""
-    return tmp_path_factory.mktemp("app-cache")
+    """One embedding cache for the session's app pages (the one test_app_security's plain server uses), so a
+    page reuses what another page encoded, as on a server; a test that needs an empty cache sets its own."""
+    return tmp_path_factory.getbasetemp() / "app-cache"
 
 
 @pytest.fixture

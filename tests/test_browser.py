@@ -239,6 +239,7 @@ def test_page_renders_without_exception(server, browser_page, path, done_text, b
         assert panels.locator(".hoverlayer .hovertext").count() == 3
 
 
+@pytest.mark.slow  # about 40 s; tests/test_app_compare.py guards the same in CI, benchmarks/app_benchmark.py runs it
 def test_compare_selection_then_dataset_switch(server, browser_page):
     """Issue 10: a lasso selection on Compare, then fewer texts per class on the Data page, then Compare
     again raised IndexError (index 55 of 48). Now the page shows no exception and the old selection is gone."""
