@@ -37,6 +37,7 @@ def test_reuters_map_keeps_the_clustering_of_reencoding(minilm, relative, instru
     assert faithful.scores["cluster"].retention > 0.85
 
 
+@pytest.mark.slow  # 12 s; benchmarks/run_benchmark.py's syngoalex rows (language among them) cover it
 def test_syngoalex_language_instruction_is_learned_from_a_fifth_of_the_texts(minilm):
     result = run(minilm, "syngoalex/syngoalex.csv", ("topic", "language", "style"),
                  (("language", "Identify the language of the given text"),), 32)
