@@ -209,54 +209,35 @@ def live_app(app_cache_dir, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    """``streamlit run app.py`` on a free port of 127.0.0.1, with its own embedding cache: one server for every
-    browser test module (they run in one xdist group), as one server meets many visitors."""
-    import os
-    import subprocess
-    import time
-    import urllib.request
-
+    """``streamlit run app.py`` with its own embedding cache: one server for every browser test module (they run
+    in one xdist group), as one server meets many visitors."""
     from tests import test_browser as browser  # skips where Chromium or playwright is missing
 
-    port = browser.free_port()
     env = {**os.environ, "INSTRUCTLIN_CACHE": str(tmp_path_factory.mktemp("browser-cache")),
            "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=APP_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with browser.streamlit_server(env, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def browser_page(tmp_path_factory):
+def playwright():
+    """Playwright's sync API, started once: a second start in one thread fails while the first one runs."""
+    from tests import test_browser as browser  # skips where Chromium or playwright is missing
+
+    with browser.sync_api.sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser_page(playwright, tmp_path_factory):
     """One headless Chromium tab for the session; requests to anywhere but the app's server are recorded."""
     from tests import test_browser as browser
 
-    with browser.sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(browser.CHROMIUM),
-            headless=True, args=browser.ARGS, viewport={"width": 1400, "height": 1000})
-        page = context.pages[0] if context.pages else context.new_page()
-        page.on("request", lambda request: None if request.url.startswith(browser.LOCAL)
-                else browser.OFF_SERVER.append(request.url))
-        yield page
-        context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(browser.CHROMIUM),
+        headless=True, args=browser.ARGS, viewport={"width": 1400, "height": 1000})
+    page = context.pages[0] if context.pages else context.new_page()
+    page.on("request", lambda request: None if request.url.startswith(browser.LOCAL)
+            else browser.OFF_SERVER.append(request.url))
+    yield page
+    context.close()

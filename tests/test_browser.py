@@ -6,12 +6,15 @@ Screenshots go to ``screenshots/`` (git-ignored) or ``$INSTRUCTLIN_SCREENSHOTS``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(env: dict[str, str], log: Path, *, start_within: float = 60,
+                     poll: float = 0.5) -> Iterator[str]:
+    """``streamlit run app.py`` on a free port of 127.0.0.1 with ``env``, its output in ``log``: yields its URL
+    once its health check answers (a failed test if not within ``start_within`` s), and stops it afterwards."""
+    url = f"http://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", url.rsplit(":", 1)[1]],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() - start > start_within:
+                    pytest.fail(f"streamlit did not start:\n{log.read_text()}")
+                time.sleep(poll)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 #: Requests the pages made to anywhere but the app's server (an offline machine answers none of them).

@@ -11,25 +11,21 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
-from tests.test_browser import ARGS, CHROMIUM, DRAWN_PLANES, HOME_DONE, QUERY, ROOT, free_port, shots, sync_api
+from tests.test_browser import ARGS, CHROMIUM, DRAWN_PLANES, HOME_DONE, QUERY, shots, streamlit_server
 
 
 @pytest.fixture(scope="module")
-def launch_page(tmp_path_factory):
+def launch_page(playwright, tmp_path_factory):
     """A Chromium page of its own (a fresh profile: nothing of the app cached in the browser either)."""
-    with sync_api.sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-launch")), executable_path=str(CHROMIUM), headless=True,
-            args=ARGS, viewport={"width": 1400, "height": 1000})
-        yield context.pages[0] if context.pages else context.new_page()
-        context.close()
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path_factory.mktemp("chromium-launch")), executable_path=str(CHROMIUM), headless=True,
+        args=ARGS, viewport={"width": 1400, "height": 1000})
+    yield context.pages[0] if context.pages else context.new_page()
+    context.close()
 
 
 @pytest.mark.slow
@@ -38,38 +34,17 @@ def test_first_launch_shows_home_without_compiling(tmp_path, launch_page, caches
     """``streamlit run app.py`` on a fresh install (empty numba and embedding caches), and with the caches
     an earlier run left: Home's full demo, both UMAP trios drawn and "What a new instruction costs", with
     no numba function compiled to disk on the way. The seconds go to first-launch-CACHES.json."""
-    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     if caches == "empty":
         env.update(INSTRUCTLIN_CACHE=str(tmp_path / "instructlin-cache"), NUMBA_CACHE_DIR=str(tmp_path / "numba"))
-    url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "streamlit.log").open("w") as out:
-        start = time.monotonic()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() - start > 120:
-                    pytest.fail(f"streamlit did not start:\n{(tmp_path / 'streamlit.log').read_text()}")
-                time.sleep(0.1)
+    start = time.monotonic()
+    with streamlit_server(env, tmp_path / "streamlit.log", start_within=120, poll=0.1) as url:
         ready = time.monotonic() - start
         page = launch_page
         page.goto(f"{url}/{QUERY}", wait_until="domcontentloaded")
         page.wait_for_function(f"() => ({HOME_DONE})() && Object.keys(({DRAWN_PLANES})()).length == 2",
                                timeout=300_000, polling=100)
         seconds = time.monotonic() - start
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
     record = {"first_launch_s": round(seconds, 2), "server_ready_s": round(ready, 2), "cpus": os.cpu_count(),
               "load_1min": round(os.getloadavg()[0], 2)}
     (shots() / f"first-launch-{caches}.json").write_text(json.dumps(record), encoding="utf-8")

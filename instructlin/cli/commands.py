@@ -27,7 +27,7 @@ from instructlin.core.params import DEFAULT_CHUNK_SIZE
 from instructlin.errors import DataError
 from instructlin.io.npy_files import load_npy
 from instructlin.pipeline.sampling import parse_train_size
-from instructlin.shards.workers import Engine
+from instructlin.shards.workers import LOCAL_THREADS, Engine
 
 logger = logging.getLogger("instructlin")
 
@@ -141,8 +141,8 @@ def _engine_flags(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--concurrency", type=_int_at_least(1), default=None,
                         help=f"with --engine ray: workers, one {what[:-1]} each (default: one per CPU, or per GPU "
                         "where the cluster has GPUs; at most one per shard)"
-                        + ("; with --engine local: shards mapped at once in threads (default: one per CPU, at most 4)"
-                           if what == "maps" else ""))
+                        + (f"; with --engine local: shards mapped at once in threads (default: one per CPU, at most "
+                           f"{LOCAL_THREADS})" if what == "maps" else ""))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
