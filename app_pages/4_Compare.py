@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from instructlin.pipeline.projection import INPUT_COMPONENTS
 from ui import cached, cached_pages, compare_scores, compare_umap, explorer, page, state
 from ui.text import plain
 
@@ -25,7 +26,8 @@ teacher = page.teacher_name(config)
 st.markdown(f"**Teacher:** {plain(teacher)} · {len(result.test_idx)} held-out texts of "
             f"{state.dataset_label(config.data)}; the map was fitted on the other {len(result.train_idx)} "
             f"(split seed {config.seed}).")
-st.caption("Each panel is its own UMAP of its own embeddings, so it shows that space's clusters; base and mapped "
+st.caption(f"Each panel is its own UMAP of its own embeddings (their top {INPUT_COMPONENTS} principal coordinates), so "
+           "it shows that space's clusters; base and mapped "
            "planes are only turned, flipped and scaled (Procrustes) onto the instructed one, so a text sits in "
            "comparable places across panels. Hover over a point: the same text lights up in all three panels. "
            "Switch to select to box / lasso texts, or click one to list its neighbours.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -103,6 +104,20 @@ def screenshot(page, path: Path) -> None:
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
+def section_screenshot(page, path: Path, heading: str, next_heading: str) -> None:
+    """One section of the page, from its heading to the next one (the README's first picture is Home's location
+    section), taken in a window grown to the whole page as :func:`screenshot` does."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(max(int(height), 1000), 6000)})
+    page.wait_for_timeout(500)
+    top = page.get_by_role("heading", name=heading).first.bounding_box()
+    bottom = page.get_by_role("heading", name=next_heading).first.bounding_box()
+    block = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+    page.screenshot(path=str(path), clip={"x": block["x"], "y": top["y"] - 16, "width": block["width"],
+                                          "height": bottom["y"] - top["y"]})
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 #: What shows a wait on the page: a spinner, a status box, a progress bar, or the first "Loading" line.
 WAITING = ("() => !!document.querySelector('[data-testid=\"stSpinner\"], [data-testid=\"stStatusWidget\"], "
            "[data-testid=\"stProgress\"], [data-testid=\"stSkeleton\"]') "
@@ -170,14 +185,14 @@ DRAWN_PLANES = """() => {
 
 
 def check_drawn_planes(page) -> None:
-    """Each panel Home drew keeps its space's k-means V-measure (tests/test_projection.py's check and tolerance,
-    on the points as drawn in the page): base mixed where the base is, teacher clustered where the teacher is."""
+    """Each panel Home drew keeps its space's k-means V-measure (tests/test_projection.py's check and Home's
+    tolerance, on the points as drawn in the page): base mixed where the base is, teacher clustered where the
+    teacher is."""
     import numpy as np
 
-    from instructlin.core.metrics import kmeans_v_measure
     from instructlin.pipeline.projection_store import demo_views
     from instructlin.sources.packs import DEMO_PACK_DIR
-    from tests.test_projection import V_TOLERANCE
+    from tests.test_projection import HOME_V_TOLERANCE, plane_v, space_v
     from ui.home import HOME_INSTRUCTIONS
 
     drawn = page.evaluate(DRAWN_PLANES)
@@ -192,10 +207,10 @@ def check_drawn_planes(page) -> None:
                 xy[trace["rows"]] = np.column_stack([trace["x"], trace["y"]])
                 shown[trace["rows"]] = trace["label"]
             assert not np.isnan(xy).any() and list(shown) == list(labels), (aspect, space)
-            full, flat = kmeans_v_measure(X, labels).mean, kmeans_v_measure(xy, labels, normalize=False).mean
+            full, flat = space_v(X, labels), plane_v(xy, labels)
             found[f"{aspect}/{space}"] = (round(flat, 3), round(full, 3))
     print(f"V-measure (drawn plane, full embeddings): {found}")
-    assert all(abs(flat - full) < V_TOLERANCE for flat, full in found.values()), found
+    assert all(abs(flat - full) < HOME_V_TOLERANCE for flat, full in found.values()), found
 
 
 def test_home_demo_on_the_pack_draws_in_full(server, browser_page):
@@ -213,6 +228,7 @@ def test_home_demo_on_the_pack_draws_in_full(server, browser_page):
     check_drawn_planes(page)
     page.wait_for_timeout(1500)
     screenshot(page, shots() / "Home.png")
+    section_screenshot(page, shots() / "home-location.png", re.compile("^Location:"), re.compile("^Topic:"))
     warm, silent_warm = _clock_home(page, f"{server}/{QUERY}")
     timings = {"cold_s": round(cold, 2), "warm_s": round(warm, 2), "longest_silent_wait_s": round(
         max(silent_cold, silent_warm), 2), "cpus": os.cpu_count()}

@@ -12,6 +12,7 @@ import streamlit as st
 
 from instructlin.pipeline.experiment import DEFAULT_INSTRUCTIONS, ExperimentConfig
 from instructlin.pipeline.instruction_matrix import InstructionMatrix
+from instructlin.pipeline.projection import INPUT_COMPONENTS
 from instructlin.pipeline.report import (
     NA_NO_CLUSTERS,
     NA_NO_GAP,
@@ -174,7 +175,8 @@ def section(pack: Pack, aspect: str, instruction: str, matrix: InstructionMatrix
     trio.update_layout(height=380)
     left, right = st.columns([3, 2])
     left.plotly_chart(trio, key=f"home_umap:{aspect}", config={"displayModeBar": False})
-    left.caption(f"The {n_test} test texts coloured by {aspect}, each panel its own UMAP of its own embeddings: "
+    left.caption(f"The {n_test} test texts coloured by {aspect}, each panel its own UMAP of its own embeddings "
+                 f"(their top {INPUT_COMPONENTS} principal coordinates): "
                  "base (left: no instruction), mapped (middle: the map's output) and teacher (right: instructed). "
                  "Base and mapped planes are only turned, flipped and scaled onto the teacher's, so each shows its "
                  f"own clusters and a text sits in comparable places across panels. Planes {origin}.")
