@@ -315,11 +315,14 @@ def test_ctrl_c_is_one_line_and_exit_130(work: dict[str, str], capsys, monkeypat
 
 
 def _cli_with(command: str, work: dict[str, str]):
-    """Run ``instructlin map`` in a fresh Python whose map command is replaced by ``command`` (a lambda)."""
+    """Run ``instructlin map`` in a fresh Python whose map command is replaced by ``command`` (a lambda). Ctrl-C
+    raises KeyboardInterrupt there, as in a terminal's foreground process, even where this run was started in
+    the background (a shell leaves SIGINT ignored for background jobs, and Python keeps it so)."""
     import subprocess
     import sys
 
     code = ("import os, signal, time, numpy as np, instructlin.cli.commands as cli\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
             f"cli.COMMANDS['map'] = {command}\n"
             f"raise SystemExit(cli.main({_fill([*MAP, '{x}'], work)!r}))")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
