@@ -134,11 +134,10 @@ def test_cli_evaluate_embed_fit_map_on_real_text(tmp_path, reuters_sample, capsy
     out = tmp_path / "r.json"
     args = ["--data", str(reuters_sample), "--label-column", "cluster", "--encoder", "minilm",
             "--instruction", "Identify the topic of the given news article", "--quiet"]
-    assert main(["evaluate", *args, "--kmeans-seeds", "3", "--timing-repeats", "1",
-                 "--output", str(out)]) == 0
+    # timing is checked on the planted encoder above; here it would re-encode the texts twice more
+    assert main(["evaluate", *args, "--kmeans-seeds", "3", "--no-timing", "--output", str(out)]) == 0
     record = json.loads(out.read_text())
-    for key in ("encoder", "device", "dim", "n_train", "n_test", "v_measure", "retention",
-                "gap_closed", "cosine", "timings_s", "speedup_map_vs_reencode"):
+    for key in ("encoder", "device", "dim", "n_train", "n_test", "v_measure", "retention", "gap_closed", "cosine"):
         assert key in record
     assert record["dim"] == 384 and record["n_train"] == 16 and record["n_test"] == 64
     assert set(record["v_measure"]["mapped"]) == {"mean", "sd"}
@@ -147,7 +146,6 @@ def test_cli_evaluate_embed_fit_map_on_real_text(tmp_path, reuters_sample, capsy
     for key in ("knn_accuracy", "ndcg10"):
         assert set(record[key]) == {"base", "mapped", "instructed"}
         assert all(0.0 <= v <= 1.0 for v in record[key].values())
-    assert set(record["marginal_speedup"]) == {"reencode_s", "instructlin_s", "speedup"}
 
     base = tmp_path / "base.npy"
     assert main(["embed", *args[:6], "--quiet", "--output", str(base)]) == 0
