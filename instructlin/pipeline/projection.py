@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from instructlin.core.metrics import l2_normalize
+from instructlin.core.solvers import pca_basis
 from instructlin.extras import require
 
 #: UMAP's settings, chosen by how close k-means V-measure on the 2-D coordinates stays to V on the full
@@ -55,14 +57,11 @@ def _cache_umap_compilation() -> None:
 
 
 def principal_coordinates(X: np.ndarray, n_components: int) -> np.ndarray:
-    """The rows of ``X``, L2-normalised and centred, on their top ``n_components`` principal directions (fewer
-    where the rows or columns allow fewer)."""
-    X = np.asarray(X, dtype=np.float64)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    centred = X / np.where(norms > 0, norms, 1.0)
-    centred -= centred.mean(axis=0)
-    _, _, directions = np.linalg.svd(centred, full_matrices=False)
-    return (centred @ directions[: max(1, min(n_components, len(X) - 1))].T).astype(np.float32)
+    """The rows of ``X``, L2-normalised, on their top ``n_components`` principal directions (fewer where the rows
+    or columns allow fewer)."""
+    rows = l2_normalize(X)
+    basis = pca_basis(rows, min(n_components, len(rows) - 1))
+    return basis.project(rows, basis.components.shape[0]).astype(np.float32)
 
 
 def umap_plane(
