@@ -95,27 +95,34 @@ def shots() -> Path:
     return folder
 
 
-def screenshot(page, path: Path) -> None:
-    """The whole page: Streamlit scrolls inside its main block, so grow the window to its height."""
+@contextlib.contextmanager
+def whole_page(page) -> Iterator[None]:
+    """The window grown to the page's height for a screenshot (Streamlit scrolls inside its main block), then
+    back to 1400 x 1000."""
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": min(max(int(height), 1000), 6000)})
     page.wait_for_timeout(500)  # plotly redraws its charts for the new width
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    try:
+        yield
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page."""
+    with whole_page(page):
+        page.screenshot(path=str(path))
 
 
 def section_screenshot(page, path: Path, heading: str, next_heading: str) -> None:
     """One section of the page, from its heading to the next one (the README's first picture is Home's location
-    section), taken in a window grown to the whole page as :func:`screenshot` does."""
-    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": min(max(int(height), 1000), 6000)})
-    page.wait_for_timeout(500)
-    top = page.get_by_role("heading", name=heading).first.bounding_box()
-    bottom = page.get_by_role("heading", name=next_heading).first.bounding_box()
-    block = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
-    page.screenshot(path=str(path), clip={"x": block["x"], "y": top["y"] - 16, "width": block["width"],
-                                          "height": bottom["y"] - top["y"]})
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    section)."""
+    with whole_page(page):
+        top = page.get_by_role("heading", name=heading).first.bounding_box()
+        bottom = page.get_by_role("heading", name=next_heading).first.bounding_box()
+        block = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()
+        page.screenshot(path=str(path), clip={"x": block["x"], "y": top["y"] - 16, "width": block["width"],
+                                              "height": bottom["y"] - top["y"]})
 
 
 #: What shows a wait on the page: a spinner, a status box, a progress bar, or the first "Loading" line.
