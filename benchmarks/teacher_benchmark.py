@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from instructlin.core.mapping import InstructionMap
+from instructlin.core.metrics import MIN_MEANINGFUL_GAP
 from instructlin.pipeline.compose import repeated_splits
 from instructlin.pipeline.curves import learning_curve
 from instructlin.pipeline.experiment import ExperimentConfig
@@ -47,6 +48,9 @@ SUBSETS = [  # name, file, label columns, n per class (of the first), (aspect, i
       ("style", "Identify the writing style of the given text"))),
 ]
 N_SPLITS = 5
+#: k-means seeds per V-measure. With 5, the 32 k-center retention read 0.910 +- 0.038; with 30, 0.885 +- 0.072:
+#: on ~230 test rows one k-means run moves V by 0.1 or more, as much as the targets' margins.
+KMEANS_SEEDS = 30
 #: The one instruction that makes EmbeddingGemma cluster the demo by topic (issue 22's sweep of sixteen).
 SUMMARY = "Summarize the article in one sentence"
 #: (corpus, aspect) of the one row the default map's method, grids and criterion were chosen on.
@@ -70,7 +74,7 @@ def encoded_subset(encoder, path, labels, n_per_class, pairs):
     return dataset, found.base, pairs, dict(found.instructed)
 
 
-def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=(), seeds=10):
+def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=(), seeds=KMEANS_SEEDS):
     """The split, map and evaluation stages over N_SPLITS seeded 20 % splits (seeds 42, 43, ...), through the
     library's repeated-splits composition; every number as mean and sd."""
     embeddings = Embeddings(((aspect, instruction),), base, {aspect: Y})
@@ -96,7 +100,12 @@ def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=
 
 
 def ms(d, digits=3):
-    return "n/a" if d["mean"] is None else f"{d['mean']:.{digits}f} +- {d['sd']:.{digits}f}"
+    """Mean +- sd over the splits; "n/a" where no split defines the measure, and how many counted where some
+    did not (gap closed is n/a on a split whose teacher-base gap is under MIN_MEANINGFUL_GAP)."""
+    if d["mean"] is None:
+        return "n/a"
+    text = f"{d['mean']:.{digits}f} +- {d['sd']:.{digits}f}"
+    return text if d["n"] == N_SPLITS else f"{text} ({d['n']} of {N_SPLITS} splits)"
 
 
 def verdict(v_base: float, v_teacher: float) -> str:
@@ -165,7 +174,7 @@ def main() -> None:
         r = over_splits(demo, base, instructed["location"], "location", "location", method=kind, params=params)
         trade_rows.append([label, ms(r["retention"]), ms(r["cosine"]), ms(r["recall10_mapped"]),
                            ms(r["mixed_share"]), ms(r["ndcg_mixed_ratio"])])
-    curve_spec = EvaluationSpec(ExperimentConfig().map_spec("location"), n_kmeans_seeds=5)
+    curve_spec = EvaluationSpec(ExperimentConfig().map_spec("location"), n_kmeans_seeds=KMEANS_SEEDS)
     curve = learning_curve(spec=curve_spec, dataset=demo, embeddings=Embeddings(
         (("location", "location"),), base, {"location": instructed["location"]}), n_splits=N_SPLITS,
                            selections=("random", "kcenter", "kmeans"))
@@ -179,7 +188,8 @@ def main() -> None:
              f"- teacher: {encoder.describe()}; template `{TEMPLATE}`; demo at 256 tokens (shipped "
              "`data/teacher`), Reuters 30 per class and SynGoalEx 96 per topic at 128 tokens",
              f"- every number: mean +- sd over {N_SPLITS} seeded, stratified 20 % splits (seeds 42-46); "
-             "V-measure = k-means (k = classes) on the 80 % test part, 10 k-means seeds per split",
+             f"V-measure = k-means (k = classes) on the 80 % test part, {KMEANS_SEEDS} k-means seeds per split "
+             "(learning curve included)",
              "- the map: `InstructionMap()` (method=auto: pca-ridge, scaled prior), size and alpha chosen by "
              "similarity-profile 5-fold CV on the train pairs alone, repeated over fold seeds until about 200 "
              "held-out predictions (4 repeats at 58 pairs, 1 from 200); no label is used to choose",
@@ -192,8 +202,8 @@ def main() -> None:
                    ["corpus", "aspect", "train / test", "V mapped", "retention", "gap closed",
                     "cos mapped", "maps chosen"], main_rows,
                    note="Retention = V mapped / V teacher; gap closed = (V mapped - V base) / (V teacher "
-                        "- V base), n/a where the gap is under 0.01. Where the teacher ignores or goes "
-                        "against an instruction, retention measures how well the map copies that.")
+                        f"- V base), n/a on a split whose gap is under {MIN_MEANINGFUL_GAP}. Where the teacher "
+                        "ignores or goes against an instruction, retention measures how well the map copies that.")
     stand_header = ["corpus", "aspect", "teacher - base V", "retention", "gap closed", "cos base / mapped",
                     "recall@10 base / mapped", "mixed share", "NDCG@10 mixed / teacher", "over-tightening"]
     tuned = [row for row in stand_rows if (row[0], row[1]) == TUNED_ON]
