@@ -12,7 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-if os.environ.get("PYTEST_XDIST_WORKER"):  # one of .ci/run's two workers: one thread each, as two processes on
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one of .ci/run's workers: one thread each, as several processes on
     for _threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # two cores that spin-wait
         os.environ.setdefault(_threads, "1")  # for each other's threads burn the CPU the other one needs
 
@@ -28,7 +28,7 @@ SHARED = APP_ROOT.parent / "shared" / "datasets"
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """For ``pytest -n 2 --dist loadgroup`` (.ci/run): each test module is one group, so its module fixtures are
+    """For ``pytest -n 3 --dist loadgroup`` (.ci/run): each test module is one group, so its module fixtures are
     built once, and the browser modules are one group, so they share one server and one Chromium."""
     for item in items:
         stem = item.path.stem
