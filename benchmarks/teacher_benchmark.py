@@ -23,7 +23,7 @@ from instructlin.core.metrics import MIN_MEANINGFUL_GAP
 from instructlin.pipeline.compose import repeated_splits
 from instructlin.pipeline.curves import learning_curve
 from instructlin.pipeline.experiment import ExperimentConfig
-from instructlin.pipeline.report import mean_sd, over_tightening
+from instructlin.pipeline.report import mean_sd, over_tightening, spread_text
 from instructlin.pipeline.sampling import select_train_rows
 from instructlin.pipeline.specs import EvaluationSpec
 from instructlin.pipeline.stages import Embeddings, embed, load_data
@@ -99,13 +99,10 @@ def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=
     return out
 
 
-def ms(d, digits=3):
+def ms(d):
     """Mean +- sd over the splits; "n/a" where no split defines the measure, and how many counted where some
     did not (gap closed is n/a on a split whose teacher-base gap is under MIN_MEANINGFUL_GAP)."""
-    if d["mean"] is None:
-        return "n/a"
-    text = f"{d['mean']:.{digits}f} +- {d['sd']:.{digits}f}"
-    return text if d["n"] == N_SPLITS else f"{text} ({d['n']} of {N_SPLITS} splits)"
+    return spread_text(d, n_splits=N_SPLITS, plus_minus="+-")
 
 
 def verdict(v_base: float, v_teacher: float) -> str:

@@ -86,6 +86,7 @@ def test_spread_text_says_mean_sd_and_how_many_splits_counted():
     assert spread_text(mean_sd([0.9, 1.1])) == "1.000 ± 0.100"
     assert spread_text(mean_sd([0.9, 1.1]), percent=True) == "100.0% ± 10.0%"
     assert spread_text(mean_sd([0.9, None, 1.1]), n_splits=3) == "1.000 ± 0.100 (2 of 3 splits)"
+    assert spread_text(mean_sd([0.9, None, 1.1]), n_splits=3, plus_minus="+-") == "1.000 +- 0.100 (2 of 3 splits)"
     assert spread_text(mean_sd([None, None]), n_splits=2) == "n/a"
 
 

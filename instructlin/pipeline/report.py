@@ -59,13 +59,14 @@ def gap_closed_text(scores: AspectScores) -> str:
     return NA_NO_GAP if scores.gap_closed is None else f"{scores.gap_closed:.1%}"
 
 
-def spread_text(summary: dict[str, Any], *, percent: bool = False, n_splits: int | None = None) -> str:
+def spread_text(summary: dict[str, Any], *, percent: bool = False, n_splits: int | None = None,
+                plus_minus: str = "±") -> str:
     """``mean ± sd`` of a measure over splits (see :func:`mean_sd`), "n/a" where no split defines it, and
-    how many counted where some split did not."""
+    how many counted where some split did not; ``plus_minus="+-"`` for plain-ASCII tables."""
     if summary.get("mean") is None:
         return "n/a"
     mean, sd = summary["mean"], summary["sd"]
-    text = f"{mean:.1%} ± {sd:.1%}" if percent else f"{mean:.3f} ± {sd:.3f}"
+    text = f"{mean:.1%} {plus_minus} {sd:.1%}" if percent else f"{mean:.3f} {plus_minus} {sd:.3f}"
     n = summary.get("n")
     return text if n_splits is None or n == n_splits else f"{text} ({n} of {n_splits} splits)"
 
