@@ -23,7 +23,7 @@ from instructlin.core.metrics import MIN_MEANINGFUL_GAP
 from instructlin.pipeline.compose import repeated_splits
 from instructlin.pipeline.curves import learning_curve
 from instructlin.pipeline.experiment import ExperimentConfig
-from instructlin.pipeline.report import mean_sd, over_tightening, spread_text
+from instructlin.pipeline.report import mean_sd, over_tightening, spread_text, verdict_of
 from instructlin.pipeline.sampling import select_train_rows
 from instructlin.pipeline.specs import EvaluationSpec
 from instructlin.pipeline.stages import Embeddings, embed, load_data
@@ -105,11 +105,6 @@ def ms(d):
     return spread_text(d, n_splits=N_SPLITS, plus_minus="+-")
 
 
-def verdict(v_base: float, v_teacher: float) -> str:
-    delta = v_teacher - v_base
-    return "follows" if delta >= 0.03 else ("ignores" if delta > -0.03 else "goes against")
-
-
 def marginal_speedup(encoder, dataset, base, instruction, n_train=32):
     """Teacher pass over n texts + fit + map of the rest, against re-encoding every text."""
     texts = dataset.texts
@@ -153,7 +148,7 @@ def main() -> None:
             r = over_splits(dataset, base, instructed[aspect], aspect, instruction)
             vb, vt = r["v_base"]["mean"], r["v_teacher"]["mean"]
             effect_rows.append([name, aspect, f"{len(dataset)}", ms(r["v_base"]), ms(r["v_teacher"]),
-                                f"{vt - vb:+.3f}", verdict(vb, vt)])
+                                f"{vt - vb:+.3f}", verdict_of(vb, vt)])
             main_rows.append([name, aspect, f"{r['n_train']} / {len(dataset) - r['n_train']}",
                               ms(r["v_mapped"]), ms(r["retention"]), ms(r["gap_closed"]),
                               ms(r["cosine"]), ", ".join(r["maps"])])
