@@ -372,7 +372,7 @@ def test_train_page_draws_the_learning_curve_labelled_with_its_teacher():
     curve = at.get("plotly_chart")[-1].proto.spec
     assert '"kcenter"' in curve and '"random"' in curve  # one line per selection
     caption = next(c.value for c in at.caption if "Each point" in c.value)
-    assert "all-MiniLM-L6-v2" in caption and "3 seeded" in caption
+    assert "all-MiniLM-L6-v2" in caption and "3 seeded" in caption and "k-means over 10 seeds" in caption
 
 
 def test_train_page_sgd_trains_live(library):
