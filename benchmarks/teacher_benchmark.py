@@ -20,10 +20,9 @@ import numpy as np
 
 from instructlin.core.mapping import InstructionMap
 from instructlin.core.metrics import MIN_MEANINGFUL_GAP
-from instructlin.pipeline.compose import repeated_splits
 from instructlin.pipeline.curves import learning_curve
 from instructlin.pipeline.experiment import ExperimentConfig
-from instructlin.pipeline.report import mean_sd, over_tightening, spread_text, verdict_of
+from instructlin.pipeline.report import verdict_of
 from instructlin.pipeline.sampling import select_train_rows
 from instructlin.pipeline.specs import EvaluationSpec
 from instructlin.pipeline.stages import Embeddings, embed, load_data
@@ -33,7 +32,17 @@ from instructlin.sources.encoders import load_encoder
 from instructlin.timing import time_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_benchmark import METHODS, SHARED, TEACHER_END, TEACHER_START, table  # noqa: E402
+from run_benchmark import (  # noqa: E402
+    KMEANS_SEEDS,
+    METHODS,
+    N_SPLITS,
+    SHARED,
+    TEACHER_END,
+    TEACHER_START,
+    ms,
+    split_summary,
+    table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = ROOT / "data" / "teacher"
@@ -47,10 +56,6 @@ SUBSETS = [  # name, file, label columns, n per class (of the first), (aspect, i
      (("topic", "Identify the topic of the given text"), ("language", "Identify the language of the given text"),
       ("style", "Identify the writing style of the given text"))),
 ]
-N_SPLITS = 5
-#: k-means seeds per V-measure. With 5, the 32 k-center retention read 0.910 +- 0.038; with 30, 0.885 +- 0.072:
-#: on ~230 test rows one k-means run moves V by 0.1 or more, as much as the targets' margins.
-KMEANS_SEEDS = 30
 #: The one instruction that makes EmbeddingGemma cluster the demo by topic (issue 22's sweep of sixteen).
 SUMMARY = "Summarize the article in one sentence"
 #: (corpus, aspect) of the one row the default map's method, grids and criterion were chosen on.
@@ -74,35 +79,9 @@ def encoded_subset(encoder, path, labels, n_per_class, pairs):
     return dataset, found.base, pairs, dict(found.instructed)
 
 
-def over_splits(dataset, base, Y, aspect, instruction, *, method="auto", params=(), seeds=KMEANS_SEEDS):
-    """The split, map and evaluation stages over N_SPLITS seeded 20 % splits (seeds 42, 43, ...), through the
-    library's repeated-splits composition; every number as mean and sd."""
-    embeddings = Embeddings(((aspect, instruction),), base, {aspect: Y})
-    config = ExperimentConfig(method=method, map_params=params, seed=42, n_kmeans_seeds=seeds, n_splits=N_SPLITS)
-    rows = repeated_splits(spec=config.repeat_spec(aspect), dataset=dataset, embeddings=embeddings)
-    s = [r.scores[aspect] for r in rows]
-    out = {k: mean_sd(v) for k, v in {
-        "v_base": [x.base.mean for x in s], "v_teacher": [x.instructed.mean for x in s],
-        "v_mapped": [x.mapped.mean for x in s], "retention": [x.retention for x in s],
-        "gap_closed": [x.gap_closed for x in s], "cosine": [r.cosine_mapped["mean"] for r in rows],
-        "knn10": [r.knn_overlap_mapped for r in rows],
-        "knn_acc": [r.knn_accuracy["mapped"] for r in rows],
-        "knn_acc_teacher": [r.knn_accuracy["instructed"] for r in rows],
-        "ndcg": [r.ndcg10["mapped"] for r in rows], "ndcg_teacher": [r.ndcg10["instructed"] for r in rows],
-    }.items()}
-    for key in ("cosine_base", "recall10_base", "recall10_mapped", "mixed_share"):
-        out[key] = mean_sd([getattr(r.stand_in, key) for r in rows])
-    out["ndcg_mixed_ratio"] = mean_sd([r.stand_in.ndcg10_mixed / r.stand_in.ndcg10_teacher for r in rows])
-    out["over_tight"] = sum(over_tightening(x.retention) for x in s)
-    out["maps"] = sorted({r.map.describe().split(" (")[0].rsplit(" alpha", 1)[0] for r in rows})
-    out["n_train"] = len(dataset) - len(rows[0].mapped_test)
-    return out
-
-
-def ms(d):
-    """Mean +- sd over the splits; "n/a" where no split defines the measure, and how many counted where some
-    did not (gap closed is n/a on a split whose teacher-base gap is under MIN_MEANINGFUL_GAP)."""
-    return spread_text(d, n_splits=N_SPLITS, plus_minus="+-")
+def over_splits(dataset, base, Y, aspect, instruction, **settings):
+    """:func:`run_benchmark.split_summary` of one instruction's embeddings (method, params, seeds in ``settings``)."""
+    return split_summary(dataset, Embeddings(((aspect, instruction),), base, {aspect: Y}), aspect, **settings)
 
 
 def marginal_speedup(encoder, dataset, base, instruction, n_train=32):
