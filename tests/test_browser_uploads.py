@@ -46,18 +46,21 @@ def seed(page) -> str:
     return page.get_by_label("Seed").input_value()
 
 
+def title_caption(page):
+    """The caption under the page's title, which names the data in use."""
+    return page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first
+
+
 def header(page) -> str:
     """Which data every page says is in use: the caption under the title and the sidebar summary."""
-    caption = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
-    return caption + " " + page.locator('[data-testid="stSidebar"]').inner_text()
+    return title_caption(page).inner_text() + " " + page.locator('[data-testid="stSidebar"]').inner_text()
 
 
 def header_names(page, name: str) -> str:
     """The header once its caption names ``name``: on a loaded machine the upload's rerun can start after
     :func:`idle` has seen the page settle, so the test waits for the new name (60 s) before reading."""
-    caption = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first
     try:
-        caption.filter(has_text=name).wait_for(timeout=60_000)
+        title_caption(page).filter(has_text=name).wait_for(timeout=60_000)
     except Exception:  # noqa: BLE001 - the assertion that follows says what the page showed instead
         pass
     idle(page)
