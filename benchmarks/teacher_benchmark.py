@@ -40,7 +40,7 @@ from run_benchmark import (  # noqa: E402
     TEACHER_END,
     TEACHER_START,
     ms,
-    split_summary,
+    spread_summary,
     table,
 )
 
@@ -80,8 +80,8 @@ def encoded_subset(encoder, path, labels, n_per_class, pairs):
 
 
 def over_splits(dataset, base, Y, aspect, instruction, **settings):
-    """:func:`run_benchmark.split_summary` of one instruction's embeddings (method, params, seeds in ``settings``)."""
-    return split_summary(dataset, Embeddings(((aspect, instruction),), base, {aspect: Y}), aspect, **settings)
+    """:func:`run_benchmark.spread_summary` of one instruction's embeddings (method, params, seeds in ``settings``)."""
+    return spread_summary(dataset, Embeddings(((aspect, instruction),), base, {aspect: Y}), aspect, **settings)
 
 
 def marginal_speedup(encoder, dataset, base, instruction, n_train=32):
@@ -125,18 +125,18 @@ def main() -> None:
     for name, dataset, base, pairs, instructed in sets:
         for aspect, instruction in pairs:
             r = over_splits(dataset, base, instructed[aspect], aspect, instruction)
-            vb, vt = r["v_base"]["mean"], r["v_teacher"]["mean"]
-            effect_rows.append([name, aspect, f"{len(dataset)}", ms(r["v_base"]), ms(r["v_teacher"]),
+            vb, vt = r["v_base"]["mean"], r["v_instructed"]["mean"]
+            effect_rows.append([name, aspect, f"{len(dataset)}", ms(r["v_base"]), ms(r["v_instructed"]),
                                 f"{vt - vb:+.3f}", verdict_of(vb, vt)])
             main_rows.append([name, aspect, f"{r['n_train']} / {len(dataset) - r['n_train']}",
                               ms(r["v_mapped"]), ms(r["retention"]), ms(r["gap_closed"]),
-                              ms(r["cosine"]), ", ".join(r["maps"])])
+                              ms(r["cosine"]), ", ".join(r["map_kinds"])])
             beyond_rows.append([name, aspect, ms(r["knn_acc"]), ms(r["knn_acc_teacher"]), ms(r["ndcg"]),
                                 ms(r["ndcg_teacher"])])
             stand_rows.append([name, aspect, f"{vt - vb:+.3f}", ms(r["retention"]), ms(r["gap_closed"]),
                                f"{ms(r['cosine_base'])} / {ms(r['cosine'])}",
                                f"{ms(r['recall10_base'])} / {ms(r['recall10_mapped'])}", ms(r["mixed_share"]),
-                               ms(r["ndcg_mixed_ratio"]), f"{r['over_tight']} of {N_SPLITS}"])
+                               ms(r["ndcg_mixed_ratio"]), f"{r['over_tightening']} of {N_SPLITS}"])
     demo, base, _, instructed = sets[0][1:]
     trade_rows = []
     for label, kind, params in METHODS:
